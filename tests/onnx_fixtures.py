@@ -1,0 +1,95 @@
+"""Tiny ONNX classifiers that follow the classifier contract, built with onnx.helper.
+
+For tests only: they are untrained and say so in their metadata. The contract (see
+docs/ARCHITECTURE.md): one float32 input [N, 224, 224, 3] of RGB 0-255, one output of logits
+[N, C], metadata `classes` (JSON list in output order), `version`, `clinical_validation`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from model.labels import NORMAL, PAPER_CLASSES
+
+# ONNX Runtime 1.32 runs this opset; ReduceMean still takes `axes` as an attribute here.
+OPSET = 17
+IR_VERSION = 8
+INPUT_NAME = "image"
+OUTPUT_NAME = "logits"
+SIZE = 224
+
+
+def _bias_vector(classes: Sequence[str], bias: Sequence[float] | Mapping[str, float] | None):
+    if bias is None:
+        return np.zeros(len(classes), np.float32)
+    if isinstance(bias, Mapping):
+        unknown = set(bias) - set(classes)
+        if unknown:
+            raise ValueError(f"bias names unknown classes: {sorted(unknown)}")
+        return np.array([bias.get(c, 0.0) for c in classes], np.float32)
+    vec = np.asarray(bias, np.float32)
+    if vec.shape != (len(classes),):
+        raise ValueError(f"bias needs {len(classes)} values, got shape {vec.shape}")
+    return vec
+
+
+def build_tiny_classifier(
+    path: Path | str,
+    classes: Sequence[str] = (*PAPER_CLASSES, NORMAL),
+    bias: Sequence[float] | Mapping[str, float] | None = None,
+    version: str = "test",
+    clinical_validation: str = "none",
+) -> Path:
+    """Write a contract-following classifier to `path` and return it.
+
+    Graph: x/255 -> mean over H, W -> [N, 3] @ W [3, C] + bias [C]. W is small and fixed
+    (|W| <= 0.1, so inputs move a logit by at most 0.3): a bias gap of 1 or more decides the top
+    class, e.g. `bias={"severe_mouth": 5.0}` forces `severe_mouth` on any image.
+    """
+    path = Path(path)
+    classes = tuple(classes)
+    n_cls = len(classes)
+    weight = np.random.default_rng(0).uniform(-0.1, 0.1, size=(3, n_cls)).astype(np.float32)
+    nodes = [
+        helper.make_node("Mul", [INPUT_NAME, "inv255"], ["scaled"]),
+        helper.make_node("ReduceMean", ["scaled"], ["pooled"], axes=[1, 2], keepdims=0),
+        helper.make_node("MatMul", ["pooled", "W"], ["mm"]),
+        helper.make_node("Add", ["mm", "b"], [OUTPUT_NAME]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array(1.0 / 255.0, np.float32), "inv255"),
+        numpy_helper.from_array(weight, "W"),
+        numpy_helper.from_array(_bias_vector(classes, bias), "b"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny_contract_classifier",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", SIZE, SIZE, 3])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", n_cls])],
+        initializer=inits,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="tests.onnx_fixtures",
+    )
+    model.ir_version = IR_VERSION
+    metadata = {
+        "name": "tiny-test-classifier",
+        "classes": json.dumps(list(classes)),
+        "version": version,
+        "clinical_validation": clinical_validation,
+        "description": "untrained test fixture; not a screening model",
+        "metrics": json.dumps({}),
+    }
+    helper.set_model_props(model, metadata)
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, path)
+    return path
