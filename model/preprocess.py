@@ -1,0 +1,102 @@
+"""The one preprocessing function: align, crop and resize a face for the classifier.
+
+Training and serving both call `classifier_input`, so there is no train/serve skew: same maths,
+same library (Pillow), same resampling. Never resize classifier inputs any other way (tf.image
+and PIL differ by ~8 grey levels on average).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike
+from PIL import Image
+
+# Square side in units of inter-eye distance, and how far below the eye midpoint its centre
+# lies. Eyes-to-chin is about 1.8 eye distances and brows sit ~0.4 above the eyes, so a side of
+# 3.0 centred 0.5 below the eyes keeps brows, both mouth corners and the chin with a margin.
+CROP_SCALE = 3.0
+CENTRE_BELOW_EYES = 0.5
+# Outside the photo the crop is black; training sees the same padding.
+FILL = (0, 0, 0)
+
+
+def crop_geometry(
+    shape: tuple[int, ...], eyes: ArrayLike | None
+) -> tuple[tuple[float, float], float, float]:
+    """Centre (x, y), side and rotation (radians) of the source square, in image pixels.
+
+    Coordinates are continuous: pixel (i, j) covers [i, i+1) x [j, j+1).
+    """
+    height, width = shape[:2]
+    if eyes is None:
+        return (width / 2.0, height / 2.0), float(min(width, height)), 0.0
+    pts = np.asarray(eyes, dtype=np.float64).reshape(2, 2)
+    if pts[0, 0] > pts[1, 0]:  # accept either order; image-left eye first
+        pts = pts[::-1]
+    dx, dy = pts[1] - pts[0]
+    dist = math.hypot(dx, dy)
+    if not math.isfinite(dist) or dist < 1.0:
+        raise ValueError(f"eyes too close together to align: {pts.tolist()}")
+    angle = math.atan2(dy, dx)
+    mid = pts.mean(axis=0)
+    # "Down" in the face's own frame is perpendicular to the eye line.
+    down = np.array([-math.sin(angle), math.cos(angle)])
+    centre = mid + CENTRE_BELOW_EYES * dist * down
+    return (float(centre[0]), float(centre[1])), CROP_SCALE * dist, angle
+
+
+def classifier_input(rgb: np.ndarray, eyes: ArrayLike | None, size: int = 224) -> np.ndarray:
+    """uint8 [size, size, 3]: rotate so the eyes are level, crop a square with margin, resize.
+
+    `rgb` is H x W x 3 uint8; `eyes` is ((x, y) image-left eye, (x, y) image-right eye) in
+    pixels, or None for a centred square of the whole image. One affine warp (bilinear) does
+    rotation, crop and scale; on large downscales the region is first box-reduced by an integer
+    factor so the warp never shrinks by 2x or more, which would alias.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected H x W x 3 uint8, got {rgb.shape} {rgb.dtype}")
+    (cx, cy), side, angle = crop_geometry(rgb.shape, eyes)
+    cos, sin = math.cos(angle), math.sin(angle)
+
+    # Bounding box of the rotated source square, cut to what the photo holds.
+    half = side / 2.0
+    corners = np.array([[-half, -half], [half, -half], [half, half], [-half, half]])
+    rot = np.array([[cos, -sin], [sin, cos]])
+    pts = corners @ rot.T + (cx, cy)
+    height, width = rgb.shape[:2]
+    x0 = max(0, math.floor(pts[:, 0].min()) - 1)
+    y0 = max(0, math.floor(pts[:, 1].min()) - 1)
+    x1 = min(width, math.ceil(pts[:, 0].max()) + 1)
+    y1 = min(height, math.ceil(pts[:, 1].max()) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((size, size, 3), np.uint8) + np.array(FILL, np.uint8)
+
+    image = Image.fromarray(rgb[y0:y1, x0:x1])
+    scale = side / size  # source pixels per output pixel
+    factor = max(1, int(scale))
+    if factor > 1:
+        image = image.reduce(factor)
+    # Map output (u, v) -> source in the reduced crop's continuous coordinates.
+    step = scale / factor
+    ox, oy = (cx - x0) / factor, (cy - y0) / factor
+    a, b = step * cos, -step * sin
+    d, e = step * sin, step * cos
+    c = ox - a * size / 2.0 - b * size / 2.0
+    f = oy - d * size / 2.0 - e * size / 2.0
+    out = image.transform(
+        (size, size),
+        Image.Transform.AFFINE,
+        (a, b, c, d, e, f),
+        resample=Image.Resampling.BILINEAR,
+        fillcolor=FILL,
+    )
+    return np.asarray(out, dtype=np.uint8)
+
+
+def eye_positions(size: int = 224) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where `classifier_input` puts the two eyes in its output (continuous pixel coords)."""
+    half_gap = size / CROP_SCALE / 2.0
+    y = size / 2.0 - CENTRE_BELOW_EYES * size / CROP_SCALE
+    return (size / 2.0 - half_gap, y), (size / 2.0 + half_gap, y)
