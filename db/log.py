@@ -1,0 +1,280 @@
+"""`ResultLog`: the bot's handle on the result log. Never blocks, never loses.
+
+`submit` and `record_onset` only enqueue. One worker thread writes in batches, retrying a
+failed write; while the database stays unavailable, ops go to the fsync'd spool (db.spool)
+and are replayed, in order and exactly once, when it is back. The other methods block: the
+bot calls them through `asyncio.to_thread`; all are thread-safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Final
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.engine import engine_for
+from db.migrate import upgrade
+from db.records import OnsetAnswer, ScreeningRecord, utc_now
+from db.settings import DbSettings
+from db.spool import Op, Spool
+from db.store import Store, StoreUnavailable, is_permanent
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS_S: Final = (0.2, 1.0, 3.0)
+REPLAY_INTERVAL_S: Final = 10.0
+BATCH_SIZE: Final = 200
+
+
+class _Signal:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_STOP: Final = _Signal("stop")
+_WAKE: Final = _Signal("wake")  # flush(): try the database now, even while it is down
+
+_Item = Op | _Signal
+
+
+class ResultLog:
+    def __init__(
+        self,
+        settings: DbSettings,
+        *,
+        engine: Engine | None = None,
+        migrate: bool = True,
+        retry_delays_s: Sequence[float] = RETRY_DELAYS_S,
+        replay_interval_s: float = REPLAY_INTERVAL_S,
+    ) -> None:
+        """Raises ConfigError for an unusable DATABASE_URL; touches no database yet."""
+        self.settings = settings
+        self.engine = engine if engine is not None else engine_for(settings)
+        self.store = Store(self.engine)
+        self.spool = Spool(settings.spool_path)
+        self._migrate = migrate
+        self._schema_ready = False
+        self._retry_delays = tuple(retry_delays_s)
+        self._replay_interval = replay_interval_s
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        # Serialises database writes, replay and erasure between the worker and callers.
+        self._db_lock = threading.RLock()
+        self._state = threading.Condition()
+        self._pending = 0  # ops submitted but not yet durable (in the database or the spool)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        """Start the writer thread; it applies migrations and replays the spool first."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="result-log", daemon=True)
+        self._thread.start()
+        self._queue.put(_WAKE)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write or spool everything submitted so far, then stop the thread."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._stopping.set()
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("result log: writer still busy after %.0f s at close", timeout)
+            self._thread = None
+        self.engine.dispose()
+
+    def __enter__(self) -> ResultLog:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # --- never-blocking writes ---
+
+    def submit(self, record: ScreeningRecord) -> None:
+        """Queue one screening for writing; returns at once."""
+        self._enqueue(record)
+
+    def record_onset(self, screening_id: str, sudden: bool, tier: str) -> None:
+        """Queue the user's onset answer (and the tier it leads to) for a logged screening."""
+        self._enqueue(OnsetAnswer(screening_id, sudden, tier))
+
+    def _enqueue(self, op: Op) -> None:
+        with self._state:
+            self._pending += 1
+        self._queue.put(op)
+
+    # --- waiting (tests, shutdown) ---
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every op submitted so far is durable: in the database or the spool."""
+        with self._state:
+            return self._state.wait_for(lambda: self._pending == 0, timeout)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every op submitted so far is in the database (spool replayed).
+
+        Returns False when that did not happen within `timeout` (database still down).
+        """
+        deadline = time.monotonic() + timeout
+        self._queue.put(_WAKE)
+        if not self.drain(timeout):
+            return False
+        while self.spool.has_ops():
+            # The worker replays at its next attempt; ask for one now and wait for it.
+            self._queue.put(_WAKE)
+            with self._state:
+                self._state.wait(max(0.0, min(0.5, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                return not self.spool.has_ops()
+        return True
+
+    # --- blocking calls (thread-safe; call through asyncio.to_thread) ---
+
+    def forget(self, pseudonym: str | None) -> int:
+        """Erase all screenings and preferences of `pseudonym`; returns screenings erased.
+
+        Anonymous mode (pseudonym None) stores no user link: nothing to erase, returns 0.
+        Ops still queued or spooled are written first, so none of them outlives the erasure.
+        Raises StoreUnavailable when the database is down.
+        """
+        if pseudonym is None:
+            return 0
+        self.drain()
+        with self._database():
+            return self.store.forget(pseudonym)
+
+    def purge(self, older_than: timedelta | None = None) -> int:
+        """Delete screenings older than `older_than` (default: the retention setting)."""
+        age = older_than if older_than is not None else timedelta(self.settings.retention_days)
+        with self._database():
+            return self.store.purge(utc_now() - age)
+
+    def get_language(self, pseudonym: str | None) -> str | None:
+        """The stored language, or None (unknown, anonymous, or database down: logged)."""
+        if pseudonym is None:
+            return None
+        try:
+            with self._database():
+                return self.store.get_language(pseudonym)
+        except StoreUnavailable as exc:
+            log.warning("result log: language preference unavailable (%s)", exc)
+            return None
+
+    def set_language(self, pseudonym: str | None, language: str) -> None:
+        """Store the language; no-op when anonymous. Raises StoreUnavailable when down."""
+        if pseudonym is not None:
+            with self._database():
+                self.store.set_language(pseudonym, language)
+
+    def replay(self) -> int:
+        """Replay the spool now; returns ops replayed. Raises StoreUnavailable when down."""
+        with self._database() as replayed:
+            return replayed
+
+    @contextmanager
+    def _database(self) -> Iterator[int]:
+        """Hold the write lock, migrate and replay the spool first (so erasure and reads see
+        everything submitted); yields ops replayed. Database errors become StoreUnavailable."""
+        with self._db_lock:
+            try:
+                yield self._prepare()
+            except SQLAlchemyError as exc:
+                if is_permanent(exc):
+                    raise
+                raise StoreUnavailable(_one_line(exc)) from exc
+
+    def _prepare(self) -> int:
+        """Apply migrations once and replay the spool; returns ops replayed."""
+        if not self._schema_ready:
+            if self._migrate:
+                upgrade(self.engine)
+            self._schema_ready = True
+        return self.store.replay(self.spool) if self.spool.has_ops() else 0
+
+    # --- the writer thread ---
+
+    def _run(self) -> None:
+        down = False  # the last attempt failed: spool at once until the next attempt
+        next_attempt = 0.0
+        held: list[Op] = []  # ops neither written nor spooled (disk refused): kept in memory
+        while True:
+            timeout = max(0.0, next_attempt - time.monotonic()) if down or held else None
+            items = self._take(timeout)
+            ops = held + [item for item in items if not isinstance(item, _Signal)]
+            stop = _STOP in items
+            due = not down or stop or _WAKE in items or time.monotonic() >= next_attempt
+            if due and self._write(ops, retry=not down and not stop):
+                down, held = False, []
+            else:
+                if due:
+                    down, next_attempt = True, time.monotonic() + self._replay_interval
+                held = self._spool(ops)
+            self._done(len(ops) - len(held))
+            if stop:
+                if held:
+                    log.error(
+                        "result log: %d op(s) lost at close: disk and database both refused them",
+                        len(held),
+                    )
+                return
+
+    def _take(self, timeout: float | None) -> list[_Item]:
+        try:
+            items: list[_Item] = [self._queue.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(items) < BATCH_SIZE:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _write(self, ops: list[Op], *, retry: bool) -> bool:
+        delays = self._retry_delays if retry else ()
+        for attempt, delay in enumerate((*delays, None), start=1):
+            try:
+                with self._db_lock:
+                    self._prepare()
+                    refused = self.store.apply_isolating(ops) if ops else []
+                if refused:
+                    self.spool.reject(refused, "bad data")
+                return True
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("result log: write attempt %d failed: %s", attempt, _one_line(exc))
+                if delay is None or self._stopping.wait(delay):
+                    return False
+        return False
+
+    def _spool(self, ops: list[Op]) -> list[Op]:
+        """Spool ops; returns those the disk refused (kept in memory, tried again later)."""
+        try:
+            self.spool.append(ops)
+        except OSError as exc:
+            log.error("result log: cannot write spool %s: %s", self.spool.path, exc)
+            return ops
+        if ops:
+            log.warning("result log: %d op(s) spooled to %s", len(ops), self.spool.path)
+        return []
+
+    def _done(self, count: int) -> None:
+        with self._state:
+            self._pending -= count
+            self._state.notify_all()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"

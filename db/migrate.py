@@ -1,0 +1,44 @@
+"""Alembic, run programmatically from the migrations inside the package (no alembic.ini)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
+_ALEMBIC_LOCK = threading.Lock()
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision`. Safe to call on every start (no-op at head)."""
+    # Alembic keeps the running migration context in module globals: one at a time.
+    with _ALEMBIC_LOCK:
+        command.upgrade(alembic_config(engine), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_offline_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _offline_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config

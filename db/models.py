@@ -1,0 +1,96 @@
+"""SQLAlchemy models of the result log. Migrations in db/migrations must match these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Index, MetaData, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from db.records import (
+    ID_LEN,
+    LOCALE_LEN,
+    NAME_LEN,
+    PSEUDONYM_LEN,
+    SHA256_LEN,
+    SHORT_LEN,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, also on SQLite (which stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Screening(Base):
+    """One screening. No photo, no name, no username, no raw Telegram id: ever."""
+
+    __tablename__ = "screenings"
+    __table_args__ = (
+        CheckConstraint("status IN ('ok', 'rejected')", name="status"),
+        CheckConstraint("input_kind IN ('photo', 'document')", name="input_kind"),
+        Index("ix_screenings_created_at", "created_at"),
+        Index("ix_screenings_pseudonym", "pseudonym"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Keyed HMAC of the Telegram id (db.pseudonym); NULL in anonymous mode.
+    pseudonym: Mapped[str | None] = mapped_column(String(PSEUDONYM_LEN))
+    model_name: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    model_version: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    model_sha256: Mapped[str | None] = mapped_column(String(SHA256_LEN))
+    status: Mapped[str] = mapped_column(String(SHORT_LEN))
+    reject_reason: Mapped[str | None] = mapped_column(String(SHORT_LEN))
+    label: Mapped[str | None] = mapped_column(String(SHORT_LEN))
+    region: Mapped[str | None] = mapped_column(String(SHORT_LEN))
+    severity: Mapped[str | None] = mapped_column(String(SHORT_LEN))
+    tier: Mapped[str] = mapped_column(String(SHORT_LEN))
+    probabilities: Mapped[dict[str, Any]] = mapped_column(JSON)
+    asymmetry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sudden_onset: Mapped[bool | None]
+    locale: Mapped[str | None] = mapped_column(String(LOCALE_LEN))
+    timings_ms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    input_kind: Mapped[str] = mapped_column(String(SHORT_LEN))
+
+
+class UserPref(Base):
+    """Per-user preferences, keyed by pseudonym; /forget deletes them with the screenings."""
+
+    __tablename__ = "user_prefs"
+
+    pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
+    language: Mapped[str] = mapped_column(String(LOCALE_LEN))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
