@@ -26,6 +26,8 @@ def make_engine(url: URL, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
         engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigError("DATABASE_URL", f"unusable database URL: {exc}") from None
+    except ImportError as exc:
+        raise ConfigError("DATABASE_URL", f"database driver not installed: {exc.name}") from None
     if engine.dialect.name == "sqlite":
         busy_ms = int(busy_timeout_s * 1000)
 

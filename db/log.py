@@ -25,7 +25,7 @@ from db.migrate import upgrade
 from db.records import OnsetAnswer, ScreeningRecord, utc_now
 from db.settings import DbSettings
 from db.spool import Op, Spool
-from db.store import Store, StoreUnavailable, is_permanent
+from db.store import Store, StoreUnavailable, describe_error, is_permanent
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class ResultLog:
             except SQLAlchemyError as exc:
                 if is_permanent(exc):
                     raise
-                raise StoreUnavailable(_one_line(exc)) from exc
+                raise StoreUnavailable(describe_error(exc)) from exc
 
     def _prepare(self) -> int:
         """Apply migrations once and replay the spool; returns ops replayed."""
@@ -253,7 +253,7 @@ class ResultLog:
                     self.spool.reject(refused, "bad data")
                 return True
             except (SQLAlchemyError, OSError) as exc:
-                log.warning("result log: write attempt %d failed: %s", attempt, _one_line(exc))
+                log.warning("result log: write attempt %d failed: %s", attempt, describe_error(exc))
                 if delay is None or self._stopping.wait(delay):
                     return False
         return False
@@ -273,8 +273,3 @@ class ResultLog:
         with self._state:
             self._pending -= count
             self._state.notify_all()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"

@@ -33,6 +33,12 @@ def is_permanent(exc: BaseException) -> bool:
     return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for logs and admins: the error type and its first line, no traceback."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
 @dataclass(frozen=True)
 class WeekCount:
     week: str  # ISO week, e.g. 2026-W48
