@@ -1,0 +1,88 @@
+"""`palsy-bot`: run the bot (long polling, or a webhook), or `--check` / `--alive` it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import BotSettings, ConfigError, load_dotenv_file
+from bot.logging_setup import setup_logging
+from db.settings import ConfigError as DbConfigError
+from db.settings import DbSettings
+
+EXIT_CONFIG = 2
+ALIVE_MAX_AGE_S = 120.0
+
+log = logging.getLogger("bot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="palsy-bot", description=__doc__)
+    parser.add_argument("--env-file", default=".env", help="optional settings file (.env)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="validate settings, load every model, open the database and apply migrations",
+    )
+    mode.add_argument("--alive", action="store_true", help="exit 0 if the running bot is alive")
+    args = parser.parse_args(argv)
+
+    load_dotenv_file(args.env_file)
+    try:
+        settings = BotSettings.from_env()
+        db_settings = DbSettings.from_env()
+    except (ConfigError, DbConfigError) as exc:
+        print(f"palsy-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.alive:
+        return _alive(db_settings)
+    setup_logging(settings.log_level, [settings.token])
+
+    # Imported late: they load ONNX Runtime and SQLAlchemy, which --alive does not need.
+    from bot.app import build_application, create_services, run
+
+    try:
+        services = create_services(settings, db_settings)
+    except (ConfigError, DbConfigError) as exc:
+        print(f"palsy-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception as exc:  # a missing or broken model file: say which, no traceback
+        print(f"palsy-bot: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if args.check:
+        return _check(services, settings, db_settings)
+    run(build_application(services), settings)
+    return 0
+
+
+def _alive(db_settings: DbSettings) -> int:
+    from bot.app import HEARTBEAT_NAME, heartbeat_age_s
+
+    age = heartbeat_age_s(db_settings.data_dir / HEARTBEAT_NAME)
+    if age is None or age > ALIVE_MAX_AGE_S:
+        print("palsy-bot: not alive (no fresh heartbeat)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _check(services, settings: BotSettings, db_settings: DbSettings) -> int:  # type: ignore[no-untyped-def]
+    try:
+        services.results.replay()  # applies migrations first
+    except Exception as exc:
+        print(f"palsy-bot: database not usable: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        services.results.close()
+        services.screening.close()
+    info = getattr(services.screening.screener, "info", None)
+    model = f"{info.name} {info.version}" if info else "loaded"
+    mode = "webhook" if settings.webhook else "polling"
+    url = db_settings.url.render_as_string(hide_password=True)
+    print(f"palsy-bot: OK: model {model}; database {url} migrated; {mode} mode")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Builds the python-telegram-bot Application: handlers in order, limits, start/stop hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import LANGUAGES, BotSettings
+from bot.handlers import commands, errors, media, onset
+from bot.ratelimit import RateLimiter
+from bot.screening import ScreenerLike, ScreeningService
+from bot.services import SERVICES_KEY, Services
+from db.log import ResultLog
+from db.pseudonym import Pseudonymizer
+from db.settings import DbSettings
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+COMMANDS = ("start", "help", "privacy", "language", "forget")
+HEARTBEAT_NAME = "heartbeat"
+HEARTBEAT_EVERY_S = 30.0
+PURGE_EVERY_S = 24 * 3600.0
+_TASK_KEY = "palsy_maintenance"
+
+
+class BotRateLimiter(AIORateLimiter):
+    """PTB's limiter for Telegram's message caps, minus chat actions.
+
+    Telegram's 30 messages a second are messages; spending that budget on "typing…" would halve
+    the photos answered per second.
+    """
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        if endpoint == "sendChatAction":
+            return await callback(*args, **kwargs)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
+
+
+def load_screener(settings: BotSettings) -> ScreenerLike:
+    from model.pipeline import Screener  # loads every model: seconds, so only when needed
+
+    return Screener(classifier_path=settings.model_path, threads=1)
+
+
+def create_services(
+    settings: BotSettings, db_settings: DbSettings, screener: ScreenerLike | None = None
+) -> Services:
+    """Everything the handlers need. Raises ConfigError (bot or db) for unusable settings."""
+    return Services(
+        settings=settings,
+        screening=ScreeningService(screener or load_screener(settings), settings.screen_workers),
+        results=ResultLog(db_settings),
+        pseudonyms=Pseudonymizer.from_settings(db_settings),
+        limiter=RateLimiter(settings.rate_limit_photos, settings.rate_limit_window_s),
+        retention_days=db_settings.retention_days,
+        heartbeat=db_settings.data_dir / HEARTBEAT_NAME,
+    )
+
+
+def build_application(services: Services) -> Application:  # type: ignore[type-arg]
+    s = services.settings
+    app = (
+        ApplicationBuilder()
+        .token(s.token)
+        .base_url(s.api_base_url)
+        .base_file_url(s.file_base_url)
+        .concurrent_updates(s.concurrent_updates)
+        .rate_limiter(BotRateLimiter(max_retries=2))
+        .post_init(_on_start)
+        .post_shutdown(_on_stop)
+        .build()
+    )
+    app.bot_data[SERVICES_KEY] = services
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    # Order matters: commands, then buttons, then photos and documents, then the hint.
+    for name, callback in (
+        ("start", commands.start),
+        ("help", commands.help_command),
+        ("privacy", commands.privacy),
+        ("language", commands.language),
+        ("forget", commands.forget),
+    ):
+        app.add_handler(CommandHandler(name, callback, filters=private))
+    app.add_handler(CallbackQueryHandler(onset.onset_answer, pattern=f"^{onset.PREFIX}"))
+    app.add_handler(
+        CallbackQueryHandler(commands.language_chosen, pattern=f"^{commands.LANGUAGE_PREFIX}")
+    )
+    app.add_handler(CallbackQueryHandler(commands.forget_chosen, pattern="^forget:"))
+    app.add_handler(MessageHandler(private & filters.PHOTO, media.photo))
+    app.add_handler(MessageHandler(private & filters.Document.ALL, media.document))
+    app.add_handler(MessageHandler(private, media.not_a_photo))
+    app.add_error_handler(errors.on_error)
+    return app
+
+
+async def _on_start(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.bot_data[SERVICES_KEY]
+    services.results.start()
+    for language in (None, *LANGUAGES):
+        t = services.texts(language or services.settings.default_language)
+        await app.bot.set_my_commands(
+            [BotCommand(name, t(f"cmd.{name}")) for name in COMMANDS], language_code=language
+        )
+    app.bot_data[_TASK_KEY] = asyncio.create_task(_maintenance(services))
+
+
+async def _on_stop(app: Application) -> None:  # type: ignore[type-arg]
+    services: Services = app.bot_data[SERVICES_KEY]
+    task = app.bot_data.pop(_TASK_KEY, None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await asyncio.to_thread(services.screening.close)
+    await asyncio.to_thread(services.results.close)
+
+
+async def _maintenance(services: Services) -> None:
+    """Heartbeat for `palsy-bot --alive`, and the daily purge of rows past retention."""
+    last_purge = -PURGE_EVERY_S
+    while True:
+        with contextlib.suppress(OSError):
+            services.heartbeat.parent.mkdir(parents=True, exist_ok=True)
+            services.heartbeat.touch()
+        if time.monotonic() - last_purge >= PURGE_EVERY_S:
+            last_purge = time.monotonic()
+            try:
+                days = services.retention_days
+                purged = await asyncio.to_thread(services.results.purge, timedelta(days=days))
+                log.info("purged %d screening(s) older than %d days", purged, days)
+            except Exception as exc:  # the database may be down; try again tomorrow
+                log.warning("purge failed: %s", type(exc).__name__)
+        await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+
+def heartbeat_age_s(path: Path) -> float | None:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def run(app: Application, settings: BotSettings) -> None:  # type: ignore[type-arg]
+    """Long polling, or a webhook server when PALSY_WEBHOOK_URL is set."""
+    hook = settings.webhook
+    if hook is None:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        return
+    app.run_webhook(
+        listen=hook.listen,
+        port=hook.port,
+        url_path=urlsplit(hook.url).path.lstrip("/"),
+        webhook_url=hook.url,
+        secret_token=hook.secret,
+        allowed_updates=ALLOWED_UPDATES,
+    )

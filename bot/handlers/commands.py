@@ -1,0 +1,91 @@
+"""/start, /help, /privacy, /language and /forget, with their confirmation buttons."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.config import LANGUAGES
+from bot.i18n import Texts, catalog
+from bot.services import services
+
+LANGUAGE_PREFIX = "lang:"
+FORGET_YES = "forget:yes"
+FORGET_NO = "forget:no"
+
+
+async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
+    return await services(context).user_texts(update.effective_user)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    t = await _texts(update, context)
+    text = "\n\n".join([t("start.intro"), t("privacy"), t("tips"), t("emergency.footer")])
+    await update.effective_message.reply_html(text)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    t = await _texts(update, context)
+    await update.effective_message.reply_html("\n\n".join([t("help"), t("tips")]))
+
+
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    t = await _texts(update, context)
+    await update.effective_message.reply_html(t("privacy"))
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    t = await _texts(update, context)
+    # Each language is offered in its own words, so it is readable whatever is set now.
+    buttons = [
+        InlineKeyboardButton(catalog(code)["language.name"], callback_data=LANGUAGE_PREFIX + code)
+        for code in LANGUAGES
+    ]
+    await update.effective_message.reply_html(
+        t("language.choose"), reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    code = (query.data or "").removeprefix(LANGUAGE_PREFIX)
+    if code not in LANGUAGES:
+        await query.answer()
+        return
+    svc = services(context)
+    await asyncio.to_thread(svc.results.set_language, svc.pseudonym(query.from_user), code)
+    svc.remember_language(query.from_user, code)
+    await query.answer()
+    await query.edit_message_text(svc.texts(code)("language.set"), parse_mode="HTML")
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    t = await _texts(update, context)
+    svc = services(context)
+    if svc.pseudonym(update.effective_user) is None:
+        await update.effective_message.reply_html(t("forget.anonymous"))
+        return
+    buttons = [
+        InlineKeyboardButton(t("forget.yes"), callback_data=FORGET_YES),
+        InlineKeyboardButton(t("forget.no"), callback_data=FORGET_NO),
+    ]
+    await update.effective_message.reply_html(
+        t("forget.confirm"), reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    svc = services(context)
+    t = await _texts(update, context)
+    await query.answer()
+    if query.data != FORGET_YES:
+        await query.edit_message_text(t("forget.cancelled"), parse_mode="HTML")
+        return
+    pseudonym = svc.pseudonym(query.from_user)
+    count = await asyncio.to_thread(svc.results.forget, pseudonym)
+    # The stored language went too; keep answering in this one until Telegram's code says else.
+    svc.remember_language(query.from_user, None)
+    await query.edit_message_text(t("forget.done", count=count), parse_mode="HTML")

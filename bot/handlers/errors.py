@@ -1,0 +1,35 @@
+"""The one error handler: log what failed without personal data, apologise to the user."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.services import services
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    if not isinstance(update, Update):
+        # Polling hiccups (network, Telegram 5xx): PTB retries by itself.
+        level = logging.WARNING if isinstance(error, NetworkError) else logging.ERROR
+        log.log(level, "error outside an update: %s", type(error).__name__, exc_info=error)
+        return
+    # Update id and exception only: never the update itself (names, text, ids).
+    log.error("error in update %s: %s", update.update_id, type(error).__name__, exc_info=error)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    svc = services(context)
+    t = svc.texts(svc.cached_language(update.effective_user))
+    try:
+        await context.bot.send_message(
+            chat.id, f"{t('error.apology')}\n{t('emergency.footer')}", parse_mode="HTML"
+        )
+    except TelegramError as exc:
+        log.warning("could not send the apology: %s", type(exc).__name__)

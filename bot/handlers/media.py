@@ -1,0 +1,139 @@
+"""Photos and image documents: rate limit, size check, download, screen, reply, log.
+
+Albums: Telegram delivers each photo of an album as its own update (same media_group_id).
+Each one is screened and answered on its own, as a reply to that photo, so every answer sits
+under the picture it is about; the per-user rate limit counts each photo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import render
+from bot.handlers.onset import onset_data
+from bot.screening import rejected, to_record
+from bot.services import Services, services
+from model.reasons import Reason
+from model.result import ScreeningResult
+
+log = logging.getLogger(__name__)
+
+TYPING_EVERY_S = 4.5  # Telegram shows a chat action for about 5 s
+DOWNLOAD_TIMEOUT_S = 60.0  # slow networks: a 20 MB file at 3 Mbit/s
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic")
+
+
+def is_image_document(message: Message) -> bool:
+    doc = message.document
+    if doc is None:
+        return False
+    if (doc.mime_type or "").startswith("image/"):
+        return True
+    return (doc.file_name or "").lower().endswith(IMAGE_EXTENSIONS)
+
+
+@contextlib.asynccontextmanager
+async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" until the block ends; a failed chat action is not worth an error."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await asyncio.sleep(TYPING_EVERY_S)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    largest = message.photo[-1]  # Telegram lists sizes smallest first
+    await _screen_file(update, context, largest.file_id, largest.file_size, "photo")
+
+
+async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if not is_image_document(message):
+        await not_a_photo(update, context, key="hint.not_image_file")
+        return
+    doc = message.document
+    await _screen_file(update, context, doc.file_id, doc.file_size, "document")
+
+
+async def not_a_photo(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, key: str = "hint.send_photo"
+) -> None:
+    t = await services(context).user_texts(update.effective_user)
+    await update.effective_message.reply_html(t(key))
+
+
+async def _screen_file(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    file_id: str,
+    file_size: int | None,
+    kind: str,
+) -> None:
+    svc = services(context)
+    message = update.effective_message
+    user = update.effective_user
+    language = await svc.language(user)
+    t = svc.texts(language)
+
+    verdict = svc.limiter.hit(user.id)
+    if not verdict.allowed:
+        if verdict.notify:
+            text = t("rate_limited", seconds=verdict.retry_after_whole_s)
+            await message.reply_html(f"{text}\n{t('emergency.footer')}", do_quote=True)
+        return
+
+    if file_size is not None and file_size > svc.settings.max_download_bytes:
+        result = rejected(Reason.TOO_MANY_BYTES)  # getFile would refuse it anyway
+    else:
+        async with typing(context.bot, message.chat_id):
+            file = await context.bot.get_file(file_id)
+            data = bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S))
+            result = await svc.screening.screen(data)
+
+    record_id = str(uuid.uuid4())
+    _log_result(svc, result, record_id, update, kind, language)
+    await message.reply_html(render.result_text(t, result), do_quote=True)
+    if render.asks_onset(result):
+        buttons = [
+            InlineKeyboardButton(t("onset.yes"), callback_data=onset_data(True, record_id, result)),
+            InlineKeyboardButton(t("onset.no"), callback_data=onset_data(False, record_id, result)),
+        ]
+        await message.reply_html(
+            t("onset.question"), reply_markup=InlineKeyboardMarkup([buttons]), do_quote=False
+        )
+
+
+def _log_result(
+    svc: Services,
+    result: ScreeningResult,
+    record_id: str,
+    update: Update,
+    kind: str,
+    language: str,
+) -> None:
+    record = to_record(
+        result,
+        record_id=record_id,
+        pseudonym=svc.pseudonym(update.effective_user),
+        input_kind=kind,
+        locale=language,
+    )
+    svc.results.submit(record)  # never blocks: a worker thread writes

@@ -1,0 +1,48 @@
+"""Text catalogs: one JSON file per language in bot/locales, str.format placeholders, HTML text."""
+
+from __future__ import annotations
+
+import html
+import json
+import string
+from functools import cache
+from pathlib import Path
+
+from bot.config import LANGUAGES
+
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    with (LOCALES_DIR / f"{language}.json").open(encoding="utf-8") as file:
+        return json.load(file)
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def pick_language(stored: str | None, telegram_code: str | None, default: str) -> str:
+    """The user's stored choice, else Telegram's language_code ("hi", "hi-IN"), else the default."""
+    if stored in LANGUAGES:
+        return stored
+    code = (telegram_code or "").split("-")[0].lower()
+    return code if code in LANGUAGES else default
+
+
+class Texts:
+    """One language's catalog; values substituted into a text are HTML-escaped."""
+
+    def __init__(self, language: str, **common: object) -> None:
+        self.language = language
+        self._catalog = catalog(language)
+        self._common = common  # emergency numbers, limits: filled wherever a text asks
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = self._catalog[key]
+        names = placeholders(text)
+        if not names:
+            return text
+        merged = {**self._common, **values}
+        return text.format(**{n: html.escape(str(merged[n]), quote=False) for n in names})

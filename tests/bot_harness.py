@@ -1,0 +1,102 @@
+"""Runs the real palsy-bot Application (long polling) in a thread against tests.fake_bot_api.
+
+Shared by the bot e2e tests and bench/bot_throughput.py:
+
+    with FakeBotApi(TOKEN) as api, RunningBot(api, tmp_dir, classifier) as bot:
+        msg = api.send_photo(user, jpeg)
+        api.wait_reply(msg)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from telegram.ext import Application
+
+from bot.app import build_application, create_services
+from bot.config import BotSettings
+from bot.screening import ScreenerLike
+from bot.services import Services
+from db.settings import DbSettings
+from tests.fake_bot_api import FakeBotApi
+
+TOKEN = "123456:TEST-token_abcdefghijklmnop"
+POLL_TIMEOUT_S = 5
+
+
+def bot_env(api: FakeBotApi, data_dir: Path, classifier: Path, **extra: str) -> dict[str, str]:
+    """Settings as a deployment would give them, pointing at the fake server."""
+    return {
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "TELEGRAM_FILE_BASE_URL": api.file_base_url,
+        "PALSY_DATA_DIR": str(data_dir),
+        "PALSY_PEPPER": "test-pepper-0123456789abcdef",
+        "PALSY_MODEL_PATH": str(classifier),
+        **extra,
+    }
+
+
+class RunningBot:
+    """`Application.run_polling` in its own thread and event loop, stopped on exit."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        screener: ScreenerLike | None = None,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.settings = BotSettings.from_env(env)
+        self.db_settings = DbSettings.from_env(env)
+        self.services: Services = create_services(self.settings, self.db_settings, screener)
+        self.app = build_application(self.services)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bot", daemon=True)
+        self._start_timeout = start_timeout
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        original = self.app.post_init
+
+        async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+            if original is not None:
+                await original(app)
+            self._started.set()
+
+        self.app.post_init = post_init
+        try:
+            self.app.run_polling(
+                poll_interval=0,
+                timeout=POLL_TIMEOUT_S,
+                stop_signals=None,
+                close_loop=True,
+                allowed_updates=["message", "callback_query"],
+            )
+        except BaseException as exc:
+            self._error = exc
+            self._started.set()
+
+    def start(self) -> RunningBot:
+        self._thread.start()
+        if not self._started.wait(self._start_timeout) or self._error is not None:
+            raise RuntimeError(f"bot did not start: {self._error!r}")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self.app.stop_running)
+        self._thread.join(30)
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> RunningBot:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,442 @@
+"""A fake Telegram Bot API server on 127.0.0.1 for end-to-end tests and load benchmarks.
+
+Real python-telegram-bot talks to it through `base_url` / `base_file_url`. It answers getMe,
+getUpdates (long polling, honouring `offset`), getFile, file downloads, sendMessage,
+sendChatAction, answerCallbackQuery, editMessageText, setMyCommands and deleteWebhook.
+
+Use:
+    with FakeBotApi(TOKEN) as api:
+        user = FakeUser(42, language_code="hi")
+        msg_id = api.send_photo(user, jpeg_bytes)
+        reply = api.wait_reply(msg_id)         # the sendMessage that answers that photo
+        api.calls("sendChatAction")            # everything the bot sent, by method
+
+Stdlib only (http.server in a thread), so a bench script can import it too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    id: int
+    first_name: str = "Test"
+    language_code: str | None = "en"
+
+    def as_json(self) -> JSON:
+        out: JSON = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.language_code:
+            out["language_code"] = self.language_code
+        return out
+
+    def chat(self) -> JSON:
+        return {"id": self.id, "type": "private", "first_name": self.first_name}
+
+
+@dataclass
+class Call:
+    """One request the bot made: method name, decoded parameters, arrival time (monotonic)."""
+
+    method: str
+    params: JSON
+    at: float
+    result: Any = None
+
+    @property
+    def chat_id(self) -> int | None:
+        chat = self.params.get("chat_id")
+        return int(chat) if chat is not None else None
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def reply_to(self) -> int | None:
+        reply = self.params.get("reply_parameters") or {}
+        return reply.get("message_id")
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        markup = self.params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+@dataclass
+class _State:
+    updates: list[JSON] = field(default_factory=list)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    queued_at: dict[int, float] = field(default_factory=dict)  # message id -> enqueue time
+
+
+class FakeBotApi:
+    BOT_ID_FALLBACK = 1
+
+    def __init__(self, token: str, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.token = token
+        self._state = _State()
+        self._cond = threading.Condition()
+        self._ids = itertools.count(1)
+        self._update_ids = itertools.count(1)
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        bot_id = token.split(":", 1)[0]
+        self.bot_user = {
+            "id": int(bot_id) if bot_id.isdigit() else self.BOT_ID_FALLBACK,
+            "is_bot": True,
+            "first_name": "Palsy Test",
+            "username": "palsy_test_bot",
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> FakeBotApi:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        with self._cond:
+            self._cond.notify_all()
+
+    def __enter__(self) -> FakeBotApi:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def root(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root}/bot"
+
+    @property
+    def file_base_url(self) -> str:
+        return f"{self.root}/file/bot"
+
+    # -- what users do -----------------------------------------------------------------------
+    def add_file(self, data: bytes, suffix: str = "jpg") -> str:
+        file_id = f"file{next(self._ids)}"
+        with self._cond:
+            self._state.files[file_id] = (data, suffix)
+        return file_id
+
+    def send_message(self, user: FakeUser, **content: Any) -> int:
+        """Queue a message update from `user` with `content` (text, photo, document, ...)."""
+        message_id = next(self._ids)
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": user.chat(),
+            "from": user.as_json(),
+            **content,
+        }
+        self._queue({"message": message}, message_id)
+        return message_id
+
+    def send_text(self, user: FakeUser, text: str) -> int:
+        content: JSON = {"text": text}
+        if text.startswith("/"):
+            command = text.split()[0]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self.send_message(user, **content)
+
+    def send_photo(
+        self,
+        user: FakeUser,
+        data: bytes,
+        *,
+        width: int = 1024,
+        height: int = 1024,
+        thumbnail: bytes | None = None,
+        media_group_id: str | None = None,
+        file_size: int | None = None,
+    ) -> int:
+        """A photo with a small thumbnail size first and the full size last, as Telegram sends."""
+        small = self.add_file(thumbnail if thumbnail is not None else b"not the largest size")
+        big = self.add_file(data)
+        sizes = [
+            {"file_id": small, "file_unique_id": "u" + small, "width": 90, "height": 90},
+            {
+                "file_id": big,
+                "file_unique_id": "u" + big,
+                "width": width,
+                "height": height,
+                "file_size": len(data) if file_size is None else file_size,
+            },
+        ]
+        extra = {"media_group_id": media_group_id} if media_group_id else {}
+        return self.send_message(user, photo=sizes, **extra)
+
+    def send_document(
+        self,
+        user: FakeUser,
+        data: bytes,
+        *,
+        file_name: str = "photo.jpg",
+        mime_type: str | None = "image/jpeg",
+        file_size: int | None = None,
+    ) -> int:
+        file_id = self.add_file(data, file_name.rsplit(".", 1)[-1])
+        document: JSON = {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id,
+            "file_name": file_name,
+            "file_size": len(data) if file_size is None else file_size,
+        }
+        if mime_type:
+            document["mime_type"] = mime_type
+        return self.send_message(user, document=document)
+
+    def press_button(self, user: FakeUser, message: Call, data: str) -> None:
+        """The user taps the inline button with `data` under the bot's message `message`."""
+        query = {
+            "id": str(next(self._ids)),
+            "from": user.as_json(),
+            "message": message.result,
+            "chat_instance": str(user.id),
+            "data": data,
+        }
+        self._queue({"callback_query": query}, None)
+
+    def _queue(self, update: JSON, message_id: int | None) -> None:
+        with self._cond:
+            update["update_id"] = next(self._update_ids)
+            self._state.updates.append(update)
+            if message_id is not None:
+                self._state.queued_at[message_id] = time.monotonic()
+            self._cond.notify_all()
+
+    # -- what the bot did --------------------------------------------------------------------
+    def calls(self, method: str | None = None, chat_id: int | None = None) -> list[Call]:
+        with self._cond:
+            return [
+                c
+                for c in self._state.calls
+                if (method is None or c.method == method)
+                and (chat_id is None or c.chat_id == chat_id)
+            ]
+
+    def wait_for(
+        self, predicate: Callable[[list[Call]], Any], timeout: float = 10.0, what: str = ""
+    ) -> Any:
+        """Block until `predicate(all calls)` is truthy and return its value."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate(list(self._state.calls))
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [(c.method, c.text[:60]) for c in self._state.calls[-10:]]
+                    raise TimeoutError(f"timed out waiting for {what or predicate}; last: {seen}")
+                self._cond.wait(left)
+
+    def wait_reply(self, message_id: int, timeout: float = 10.0) -> Call:
+        """The sendMessage that replies to the user's message `message_id`."""
+        return self.wait_for(
+            lambda calls: next(
+                (c for c in calls if c.method == "sendMessage" and c.reply_to == message_id), None
+            ),
+            timeout,
+            f"a reply to message {message_id}",
+        )
+
+    def wait_messages(self, chat_id: int, count: int, timeout: float = 10.0) -> list[Call]:
+        """The first `count` messages sent to `chat_id` (sendMessage and editMessageText)."""
+
+        def enough(calls: list[Call]) -> list[Call] | None:
+            got = [
+                c
+                for c in calls
+                if c.method in ("sendMessage", "editMessageText") and c.chat_id == chat_id
+            ]
+            return got[:count] if len(got) >= count else None
+
+        return self.wait_for(enough, timeout, f"{count} messages to chat {chat_id}")
+
+    def latency(self, message_id: int) -> float | None:
+        """Seconds from queuing user message `message_id` to the bot's reply arriving."""
+        with self._cond:
+            start = self._state.queued_at.get(message_id)
+            reply = next(
+                (
+                    c
+                    for c in self._state.calls
+                    if c.method == "sendMessage" and c.reply_to == message_id
+                ),
+                None,
+            )
+        return None if start is None or reply is None else reply.at - start
+
+    # -- the HTTP side -----------------------------------------------------------------------
+    def _api(self, method: str, params: JSON) -> tuple[bool, Any]:
+        call = Call(method, params, time.monotonic())
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return False, f"Not Found: method {method} not found"
+        if method == "getUpdates":
+            return True, handler(params)
+        with self._cond:
+            call.result = handler(params)
+            self._state.calls.append(call)
+            self._cond.notify_all()
+        return True, call.result
+
+    def _m_getMe(self, params: JSON) -> JSON:
+        return self.bot_user
+
+    def _m_deleteWebhook(self, params: JSON) -> bool:
+        return True
+
+    def _m_setMyCommands(self, params: JSON) -> bool:
+        return True
+
+    def _m_getUpdates(self, params: JSON) -> list[JSON]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        with self._cond:
+            # Telegram forgets updates below the offset: they were confirmed.
+            self._state.updates = [u for u in self._state.updates if u["update_id"] >= offset]
+            while not self._state.updates and time.monotonic() < deadline:
+                self._cond.wait(deadline - time.monotonic())
+            return self._state.updates[:limit]
+
+    def _m_getFile(self, params: JSON) -> JSON:
+        file_id = str(params["file_id"])
+        data, suffix = self._state.files[file_id]
+        # A relative path that does not exist locally, so PTB downloads it over HTTP.
+        return {
+            "file_id": file_id,
+            "file_unique_id": "u" + file_id,
+            "file_size": len(data),
+            "file_path": f"fake-api-files/{file_id}.{suffix}",
+        }
+
+    def _bot_message(self, params: JSON) -> JSON:
+        chat_id = int(params["chat_id"])
+        message: JSON = {
+            "message_id": int(params.get("message_id") or next(self._ids)),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
+            "from": self.bot_user,
+            "text": params.get("text", ""),
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    def _m_sendMessage(self, params: JSON) -> JSON:
+        return self._bot_message(params)
+
+    def _m_editMessageText(self, params: JSON) -> JSON:
+        return self._bot_message(params)
+
+    def _m_sendChatAction(self, params: JSON) -> bool:
+        return True
+
+    def _m_answerCallbackQuery(self, params: JSON) -> bool:
+        return True
+
+    def _file(self, file_path: str) -> bytes | None:
+        file_id = file_path.rsplit("/", 1)[-1].split(".", 1)[0]
+        with self._cond:
+            entry = self._state.files.get(file_id)
+        return None if entry is None else entry[0]
+
+
+def _decode(value: str) -> Any:
+    # PTB sends form fields; objects and arrays are JSON, everything else a plain string.
+    if value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, ok: bool, payload: Any) -> None:
+            if ok:
+                body, status = {"ok": True, "result": payload}, HTTPStatus.OK
+            else:
+                body = {"ok": False, "error_code": 404, "description": payload}
+                status = HTTPStatus.NOT_FOUND
+            self._send(status, json.dumps(body).encode(), "application/json")
+
+        def _route(self) -> tuple[str, str] | None:
+            # PTB percent-encodes the path of file URLs, so the token's ':' arrives as %3A.
+            path = unquote(urlsplit(self.path).path)
+            for kind, prefix in (("file", "/file/bot"), ("api", "/bot")):
+                if path.startswith(prefix + api.token + "/"):
+                    return kind, path[len(prefix + api.token) + 1 :]
+            return None
+
+        def do_GET(self) -> None:
+            route = self._route()
+            if route is None:
+                self._json(False, "Unauthorized")
+                return
+            kind, rest = route
+            if kind == "file":
+                data = api._file(rest)
+                if data is None:
+                    self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+                else:
+                    self._send(HTTPStatus.OK, data, "application/octet-stream")
+                return
+            self._json(*api._api(rest, {}))
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            route = self._route()
+            if route is None or route[0] != "api":
+                self._json(False, "Unauthorized")
+                return
+            content_type = self.headers.get("Content-Type", "")
+            if "json" in content_type:
+                params = json.loads(raw or b"{}")
+            else:
+                params = {k: _decode(v) for k, v in parse_qsl(raw.decode(), keep_blank_values=True)}
+            self._json(*api._api(route[1], params))
+
+    return Handler
