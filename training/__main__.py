@@ -1,0 +1,202 @@
+"""palsy-train: build the synthetic set, train the paper CNN, export to ONNX, evaluate.
+
+palsy-train synth    --london ../shared/data/faces/london --out data/synth
+palsy-train train    data/synth --out runs/default [--split grouped|paper] [--epochs 50]
+palsy-train export   runs/default --out model/assets/classifier.onnx [--int8 PATH]
+palsy-train evaluate model/assets/classifier.onnx data/synth [--run runs/default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from training.synth import default_workers
+
+DEFAULT_DESCRIPTION = (
+    "Trained on synthetic facial palsy: one-sided landmark warps of healthy, consenting adults "
+    "from the Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0, "
+    "https://doi.org/10.6084/m9.figshare.5047666.v5). No real patients. Not for clinical use."
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="palsy-train", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="build the synthetic palsy set from the London faces")
+    s.add_argument("--london", type=Path, default=Path("../shared/data/faces/london"))
+    s.add_argument("--out", type=Path, default=Path("data/synth"))
+    s.add_argument("--variants", type=int, default=3, help="images per photo and class")
+    s.add_argument("--seed", type=int, default=1234)
+    s.add_argument("--workers", type=int, default=default_workers())
+    s.add_argument("--limit", type=int, default=None, help="only the first N people")
+    s.add_argument("--contact-sheet", type=Path, default=None, help="also write a sample grid")
+
+    t = sub.add_parser("train", help="train the paper CNN on a folder-per-class directory")
+    t.add_argument("data", type=Path)
+    t.add_argument("--out", type=Path, required=True, help="run folder")
+    t.add_argument("--split", choices=("grouped", "paper"), default="grouped")
+    t.add_argument("--validation-split", type=float, default=0.2)
+    t.add_argument("--seed", type=int, default=123)
+    t.add_argument("--epochs", type=int, default=50)
+    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--augment", action="store_true", help="brightness/contrast/rotation/...")
+    t.add_argument("--cache", type=Path, default=Path("cache"), help="preprocessed-array cache")
+    t.add_argument("--threads", type=int, default=2)
+
+    e = sub.add_parser("export", help="export a run to ONNX (parity-checked)")
+    e.add_argument("run", type=Path)
+    e.add_argument("--out", type=Path, default=Path("model/assets/classifier.onnx"))
+    e.add_argument("--int8", type=Path, default=None, help="also write an int8 variant here")
+    e.add_argument("--version", default=None, help="model version (default: run folder name)")
+    e.add_argument("--description", default=DEFAULT_DESCRIPTION)
+    e.add_argument("--clinical-validation", default="none")
+
+    v = sub.add_parser("evaluate", help="evaluate an ONNX classifier on a folder-per-class set")
+    v.add_argument("model", type=Path)
+    v.add_argument("data", type=Path)
+    v.add_argument("--run", type=Path, default=None, help="use this run's validation images")
+    v.add_argument("--all", action="store_true", help="evaluate on every image, not a split")
+    v.add_argument("--split", choices=("grouped", "paper"), default="grouped")
+    v.add_argument("--out", type=Path, default=None, help="folder for report JSON and PNG")
+    v.add_argument("--cache", type=Path, default=Path("cache"))
+    return p
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from training.synth import build, contact_sheet
+
+    if not (args.london / "neutral").is_dir():
+        print(f"palsy-train: no London set at {args.london}", file=sys.stderr)
+        return 2
+    stats = build(args.london, args.out, args.variants, args.seed, args.workers, args.limit)
+    if args.contact_sheet:
+        contact_sheet(args.out, args.contact_sheet)
+    print(json.dumps({k: v for k, v in stats.items() if k != "severity_ranges_ipd"}, indent=2))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.train import TrainConfig, run
+
+    cfg = TrainConfig(
+        data=args.data, out=args.out, split=args.split, validation_split=args.validation_split,
+        seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, augment=args.augment,
+        cache_dir=args.cache, threads=args.threads,
+    )  # fmt: skip
+    out = run(cfg)
+    val = out["validation"]
+    print(
+        f"{cfg.split} split: validation accuracy {val['accuracy']:.4f}, loss {val['loss']:.4f}, "
+        f"macro F1 {val['macro_f1']:.4f}, ECE {val['ece']:.4f}; "
+        f"paper split near-duplicates in train: {out['split']['paper']['near_duplicate_in_train']}"
+        f"/{out['split']['paper']['validation_images']}; report: {cfg.out / 'report.json'}"
+    )
+    return 0
+
+
+def headline(report: dict) -> dict:
+    val = report["validation"]
+    split = report["split"]
+    return {
+        "split": split["used"],
+        "validation_images": val["n"],
+        "accuracy": round(val["accuracy"], 4),
+        "macro_f1": round(val["macro_f1"], 4),
+        "loss": round(val["loss"], 4),
+        "ece": round(val["ece"], 4),
+        "epochs": report["epochs_run"],
+        "paper_split_val_with_near_duplicate_in_train": split["paper"]["near_duplicate_in_train"],
+    }
+
+
+def _export(args: argparse.Namespace) -> int:
+    import keras
+
+    from training.export import ParityError, export, metadata_for
+    from training.train import TrainConfig, load
+
+    rep = json.loads((args.run / "report.json").read_text())
+    split = json.loads((args.run / "split.json").read_text())
+    conf = rep["config"]
+    cfg = TrainConfig(
+        data=Path(conf["data"]), out=args.run, size=int(conf["size"]),
+        cache_dir=Path(conf["cache_dir"]) if conf["cache_dir"] != "None" else None,
+    )  # fmt: skip
+    data = load(cfg)
+    val = split["validation"]
+    model = keras.models.load_model(args.run / "model.keras")
+    meta = metadata_for(
+        data.listing.class_names, args.version or args.run.name, args.description,
+        headline(rep), args.clinical_validation,
+    )  # fmt: skip
+    try:
+        res = export(
+            model, data.prepared.images[val], args.out, meta, args.int8, data.listing.labels[val]
+        )
+    except ParityError as exc:
+        print(f"palsy-train export: {exc}", file=sys.stderr)
+        return 1
+    summary = {
+        "onnx": str(res.path),
+        "bytes": res.path.stat().st_size,
+        "parity_max_abs_logit_diff": res.max_abs_logit_diff,
+        "parity_images": res.n_checked,
+        "int8": res.int8,
+        "metadata": meta,
+    }
+    (args.run / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from model.classifier import Classifier
+    from training import report
+    from training.dataset import list_directory, prepare
+    from training.export import ort_logits
+    from training.train import Data as TrainData
+    from training.train import TrainConfig, make_split
+
+    clf = Classifier(args.model)
+    listing = list_directory(args.data)
+    prepared = prepare(listing, 224, args.cache)
+    if list(clf.classes) != listing.class_names:
+        print(
+            f"palsy-train: model classes {clf.classes} != folders {listing.class_names}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.all:
+        idx = list(range(len(listing.files)))
+    elif args.run:
+        idx = json.loads((args.run / "split.json").read_text())["validation"]
+    else:
+        from training.splits import hashes
+
+        data = TrainData(listing, prepared, hashes(prepared.images), listing.subjects())
+        cfg = TrainConfig(data=args.data, out=Path("."), split=args.split)
+        idx = sorted(map(int, make_split(cfg, data)[1]))
+    logits = ort_logits(args.model, prepared.images[idx])
+    result = report.metrics(logits, listing.labels[idx], listing.class_names)
+    result["faces_not_found"] = prepared.faces_not_found
+    if args.out:
+        report.write_json(args.out / "evaluation.json", result)
+        report.plot_confusion(
+            result["confusion_matrix"], result["classes"], args.out / "confusion.png"
+        )
+    print(json.dumps({k: v for k, v in result.items() if k != "per_class"}, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"synth": _synth, "train": _train, "export": _export, "evaluate": _evaluate}
+    return handler[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""The paper's CNN (Dua & Sharma 2025) in Keras. Imports TensorFlow: training code only."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+FILTERS = (16, 32, 64, 128)
+DROPOUT = 0.25
+DENSE_UNITS = 256
+
+
+def paper_cnn(n_classes: int, size: int = 224) -> keras.Model:
+    """Rescaling(1/255); 4 x [Conv2D 3x3 relu 'same', MaxPooling2D, Dropout 0.25]; Flatten;
+    Dense(256, relu); Dense(n_classes) logits. 6,521,766 parameters for six classes at 224."""
+    inputs = keras.Input(shape=(size, size, 3), dtype="float32", name="image")
+    x = layers.Rescaling(1.0 / 255)(inputs)
+    for filters in FILTERS:
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D()(x)
+        x = layers.Dropout(DROPOUT)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(DENSE_UNITS, activation="relu")(x)
+    outputs = layers.Dense(n_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name="paper_cnn")
+
+
+def compile_paper(model: keras.Model) -> keras.Model:
+    model.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
