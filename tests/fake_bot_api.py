@@ -30,6 +30,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 JSON = dict[str, Any]
 
 
+class ApiError(Exception):
+    """Answered as `{"ok": false, "error_code": code, "description": ...}`."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
 @dataclass(frozen=True)
 class FakeUser:
     id: int
@@ -294,18 +303,21 @@ class FakeBotApi:
         return None if start is None or reply is None else reply.at - start
 
     # -- the HTTP side -----------------------------------------------------------------------
-    def _api(self, method: str, params: JSON) -> tuple[bool, Any]:
+    def _api(self, method: str, params: JSON) -> JSON:
         call = Call(method, params, time.monotonic())
         handler = getattr(self, f"_m_{method}", None)
-        if handler is None:
-            return False, f"Not Found: method {method} not found"
-        if method == "getUpdates":
-            return True, handler(params)
-        with self._cond:
-            call.result = handler(params)
-            self._state.calls.append(call)
-            self._cond.notify_all()
-        return True, call.result
+        try:
+            if handler is None:
+                raise ApiError(404, f"Not Found: method {method} not found")
+            if method == "getUpdates":  # not recorded: it is the bot asking, not acting
+                return {"ok": True, "result": handler(params)}
+            with self._cond:
+                self._state.calls.append(call)
+                call.result = handler(params)
+                self._cond.notify_all()
+        except ApiError as exc:
+            return {"ok": False, "error_code": exc.code, "description": exc.description}
+        return {"ok": True, "result": call.result}
 
     def _m_getMe(self, params: JSON) -> JSON:
         return self.bot_user
@@ -329,6 +341,8 @@ class FakeBotApi:
 
     def _m_getFile(self, params: JSON) -> JSON:
         file_id = str(params["file_id"])
+        if file_id not in self._state.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
         data, suffix = self._state.files[file_id]
         # A relative path that does not exist locally, so PTB downloads it over HTTP.
         return {
@@ -394,12 +408,8 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def _json(self, ok: bool, payload: Any) -> None:
-            if ok:
-                body, status = {"ok": True, "result": payload}, HTTPStatus.OK
-            else:
-                body = {"ok": False, "error_code": 404, "description": payload}
-                status = HTTPStatus.NOT_FOUND
+        def _json(self, body: JSON) -> None:
+            status = HTTPStatus.OK if body["ok"] else body["error_code"]
             self._send(status, json.dumps(body).encode(), "application/json")
 
         def _route(self) -> tuple[str, str] | None:
@@ -413,7 +423,7 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             route = self._route()
             if route is None:
-                self._json(False, "Unauthorized")
+                self._json({"ok": False, "error_code": 401, "description": "Unauthorized"})
                 return
             kind, rest = route
             if kind == "file":
@@ -423,20 +433,20 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._send(HTTPStatus.OK, data, "application/octet-stream")
                 return
-            self._json(*api._api(rest, {}))
+            self._json(api._api(rest, {}))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             route = self._route()
             if route is None or route[0] != "api":
-                self._json(False, "Unauthorized")
+                self._json({"ok": False, "error_code": 401, "description": "Unauthorized"})
                 return
             content_type = self.headers.get("Content-Type", "")
             if "json" in content_type:
                 params = json.loads(raw or b"{}")
             else:
                 params = {k: _decode(v) for k, v in parse_qsl(raw.decode(), keep_blank_values=True)}
-            self._json(*api._api(route[1], params))
+            self._json(api._api(route[1], params))
 
     return Handler

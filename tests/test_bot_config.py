@@ -1,0 +1,101 @@
+"""Settings: defaults, and every bad setting gives exit status 2 and one line naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import BotSettings, ConfigError
+
+TOKEN = "123456:TEST-token_abcdefghijklmnop"
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    for name in list(os.environ):
+        if name.startswith(("PALSY_", "TELEGRAM_", "DATABASE_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("PALSY_DATA_DIR", str(tmp_path / "data"))
+    return monkeypatch
+
+
+def test_defaults() -> None:
+    s = BotSettings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert (s.emergency_number, s.ambulance_number) == ("112", "108")
+    assert (s.rate_limit_photos, s.rate_limit_window_s) == (5, 60.0)
+    assert s.api_base_url == "https://api.telegram.org/bot"
+    assert s.file_base_url == "https://api.telegram.org/file/bot"
+    assert s.webhook is None and s.default_language == "en"
+
+
+def test_webhook_mode_needs_a_secret_and_reads_secret_files(tmp_path: Path) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "PALSY_WEBHOOK_URL": "https://bot.example.org/tg"}
+    with pytest.raises(ConfigError) as err:
+        BotSettings.from_env(env)
+    assert err.value.setting == "PALSY_WEBHOOK_SECRET"
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret_value\n")
+    hook = BotSettings.from_env({**env, "PALSY_WEBHOOK_SECRET_FILE": str(secret)}).webhook
+    assert hook is not None and hook.secret == "s3cret_value" and hook.port == 8080
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TELEGRAM_BOT_TOKEN", ""),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+        ("TELEGRAM_API_BASE_URL", "ftp://example.org/bot"),
+        ("PALSY_EMERGENCY_NUMBER", "call someone"),
+        ("PALSY_DEFAULT_LANGUAGE", "fr"),
+        ("PALSY_RATE_LIMIT_PHOTOS", "0"),
+        ("PALSY_RATE_LIMIT_WINDOW_S", "soon"),
+        ("PALSY_MODEL_PATH", "/nonexistent/model.onnx"),
+        ("PALSY_LOG_LEVEL", "LOUD"),
+        ("PALSY_WEBHOOK_URL", "http://insecure.example.org/"),
+        ("PALSY_PEPPER", "short"),  # read by db.settings
+        ("DATABASE_URL", "::not a url::"),
+    ],
+)
+def test_bad_setting_exits_2_with_one_line_naming_it(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str
+) -> None:
+    clean_env.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    clean_env.setenv(name, value)
+    assert main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and name in err
+    assert TOKEN.split(":")[1] not in err
+
+
+def test_console_script_exit_status_and_no_token_echo(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("palsy-bot")
+    env = {"PATH": os.environ.get("PATH", ""), "TELEGRAM_BOT_TOKEN": "12:" + "x" * 3}
+    run = subprocess.run(
+        [str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "palsy-bot: configuration error: TELEGRAM_BOT_TOKEN: does not look like a bot token "
+        "(<digits>:<secret>)"
+    ]
+    assert "xxx" not in run.stderr
+
+
+def test_dotenv_file_is_read_but_environment_wins(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("TELEGRAM_BOT_TOKEN", "PALSY_LOG_LEVEL"):  # undo what load_dotenv sets
+        clean_env.setenv(name, "")
+        clean_env.delenv(name)
+    (tmp_path / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\nPALSY_LOG_LEVEL=LOUD\n")
+    assert main(["--check"]) == 2
+    assert "PALSY_LOG_LEVEL" in capsys.readouterr().err  # the token came from .env
+    clean_env.setenv("PALSY_LOG_LEVEL", "QUIET")
+    assert main(["--check"]) == 2
+    assert "'QUIET'" in capsys.readouterr().err
