@@ -35,8 +35,9 @@ from model.onnx_session import make_session
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "assets" / "face_landmarks_478.onnx"
 
-# The crop side is this many times the detector box's longer side (MediaPipe uses 1.5 too).
-CROP_SCALE = 1.5
+# Crop side / longer side of the YuNet box. YuNet's box is taller than the BlazeFace box MediaPipe
+# scales by 1.5; 1.35 was best of 1.2-1.9 on London photos 001-040 (bench/landmark_accuracy.py).
+CROP_SCALE = 1.35
 
 IRIS_CENTRE = (468, 473)
 EYE_OUTER = (33, 263)

@@ -135,7 +135,39 @@ def tflite_to_onnx(tflite: bytes, out: Path, origin: str) -> None:
         subprocess.run(cmd, check=True)
         model = onnx.load(str(dst))
     canonicalise(model, origin)
+    expand_prelu(model)
+    onnx.checker.check_model(model)
     onnx.save(model, str(out))
+
+
+def expand_prelu(model: onnx.ModelProto) -> None:
+    """PRelu(x, a) -> Relu(x) + a * Min(x, 0): the same numbers, about twice as fast overall.
+
+    ONNX Runtime 1.32's CPU PRelu with per-channel slopes took over half of the mesh model's time
+    (profiled: ~20 of ~40 ms under load); the slopes span -5..20, so max(x, a x) would be wrong.
+    """
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    nodes = []
+    zero = "prelu_zero"
+    for node in graph.node:
+        if node.op_type != "PRelu":
+            nodes.append(node)
+            continue
+        x, slope = node.input
+        y = node.output[0]
+        nodes += [
+            helper.make_node("Relu", [x], [f"{y}/pos"], name=f"{node.name}/relu"),
+            helper.make_node("Min", [x, zero], [f"{y}/neg"], name=f"{node.name}/min"),
+            helper.make_node("Mul", [f"{y}/neg", slope], [f"{y}/scaled"], name=f"{node.name}/mul"),
+            helper.make_node("Add", [f"{y}/pos", f"{y}/scaled"], [y], name=f"{node.name}/add"),
+        ]
+    if len(nodes) != len(graph.node):
+        graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), zero))
+        del graph.node[:]
+        graph.node.extend(nodes)
 
 
 def canonicalise(model: onnx.ModelProto, origin: str) -> None:
