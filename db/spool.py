@@ -44,17 +44,27 @@ class Spool:
         self.rejected_path = path.with_name(path.name + ".rejected")
         self._lock_path = path.with_name(path.name + ".lock")
         self._thread_lock = threading.RLock()
+        self._depth = 0  # nesting of locked() in the thread that holds _thread_lock
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Exclusive across threads and processes; re-entrant within one thread."""
         with self._thread_lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self._lock_path, "a") as lock_file:
-                fcntl.flock(lock_file, fcntl.LOCK_EX)
+            if self._depth:  # this thread already holds the file lock
+                self._depth += 1
                 try:
                     yield
                 finally:
+                    self._depth -= 1
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self._lock_path, "a") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                self._depth = 1
+                try:
+                    yield
+                finally:
+                    self._depth = 0
                     fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def has_ops(self) -> bool:

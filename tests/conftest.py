@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Database backends for tests/test_db_*.py: SQLite, and PostgreSQL when configured.
+from tests.db_backends import db_backend, sqlite_backend  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london"
 
