@@ -124,7 +124,7 @@ def _export(args: argparse.Namespace) -> int:
     conf = rep["config"]
     cfg = TrainConfig(
         data=Path(conf["data"]), out=args.run, size=int(conf["size"]),
-        cache_dir=Path(conf["cache_dir"]) if conf["cache_dir"] != "None" else None,
+        cache_dir=Path(conf["cache_dir"]) if conf["cache_dir"] else None,
     )  # fmt: skip
     data = load(cfg)
     val = split["validation"]

@@ -1,0 +1,80 @@
+"""Synthetic palsy: one side moves, in the documented direction and range; the set gets written."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from training.synth import (
+    CLASSES,
+    JITTER_IPD,
+    SEVERITY,
+    build,
+    contact_sheet,
+    displacement,
+    sample_palsy,
+    tem_points,
+)
+
+pytestmark = pytest.mark.data
+SLACK = 2 * JITTER_IPD * 1.5  # the per-group jitter, both axes
+
+
+def _moves(fp, label: str, seed: int):
+    rng = np.random.default_rng(seed)
+    palsy = sample_palsy(label, rng)
+    src, dst = displacement(fp, palsy, rng)
+    delta = (dst - src) / fp.ipd
+    # Rows of `src` in order: anchors, lip midline, then each group's image-left, image-right.
+    offset = len(fp.anchors) + len(fp.lip_mid)
+    out = {}
+    for name, sides in fp.groups.items():
+        for s, pts in enumerate(sides):
+            out[name, s] = delta[offset : offset + len(pts)]
+            offset += len(pts)
+    return palsy, out, delta[: len(fp.anchors)]
+
+
+def test_severity_ranges_do_not_overlap() -> None:
+    for table in SEVERITY.values():
+        for part in range(len(table["mild"])):
+            assert table["mild"][part][1] <= table["moderate"][part][0]
+            assert table["moderate"][part][1] <= table["severe"][part][0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_side_moves_the_right_way(london_neutral: list[Path], seed: int) -> None:
+    fp = tem_points(london_neutral[seed].with_suffix(".tem"))
+    for label in CLASSES:
+        palsy, moves, anchors = _moves(fp, label, seed)
+        assert np.abs(anchors).max() == 0
+        if palsy.side is None:
+            assert all(np.abs(m).max() <= SLACK for m in moves.values()), label
+            continue
+        s, other = palsy.side, 1 - palsy.side
+        p = palsy.params
+        if "corner_drop" in p:
+            assert moves["mouth_corner", s][0, 1] == pytest.approx(p["corner_drop"], abs=SLACK)
+            assert np.abs(moves["mouth_corner", other]).max() <= SLACK
+            assert np.abs(moves["lower_lid", s]).max() <= SLACK
+        else:
+            widening = moves["lower_lid", s][:, 1].mean() - moves["upper_lid", s][:, 1].mean()
+            assert widening > p["lid_drop"] * 0.5 + p["lid_rise"] * 0.3 - SLACK
+            assert moves["brow", s][:, 1].mean() > p["brow_drop"] * 0.6 - SLACK
+            assert np.abs(moves["brow", other]).max() <= SLACK
+            assert np.abs(moves["mouth_corner", s]).max() <= SLACK
+
+
+def test_build_writes_a_folder_per_class_set(london_dir: Path, tmp_path: Path) -> None:
+    stats = build(london_dir, tmp_path / "set", variants=1, limit=1)
+    assert stats["per_class"] == {c: 2 for c in CLASSES}  # neutral + smiling photo
+    rows = list(csv.DictReader(open(tmp_path / "set" / "subjects.csv")))
+    assert {r["subject"] for r in rows} == {"001"} and len(rows) == 14
+    img = Image.open(tmp_path / "set" / rows[0]["file"])
+    assert img.size == (512, 512)
+    sheet = contact_sheet(tmp_path / "set", tmp_path / "sheet.jpg", subjects=1)
+    assert Image.open(sheet).width == 144 * len(CLASSES)
