@@ -142,7 +142,7 @@ class ResultLog:
 
     # --- blocking calls (thread-safe; call through asyncio.to_thread) ---
 
-    def forget(self, pseudonym: str | None) -> int:
+    def forget(self, pseudonym: str | None, timeout: float = 10.0) -> int:
         """Erase all screenings and preferences of `pseudonym`; returns screenings erased.
 
         Anonymous mode (pseudonym None) stores no user link: nothing to erase, returns 0.
@@ -151,7 +151,8 @@ class ResultLog:
         """
         if pseudonym is None:
             return 0
-        self.drain()
+        if not self.drain(timeout):
+            raise StoreUnavailable("earlier records are still being written; try again later")
         with self._database():
             return self.store.forget(pseudonym)
 
@@ -254,8 +255,12 @@ class ResultLog:
                 return True
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("result log: write attempt %d failed: %s", attempt, describe_error(exc))
-                if delay is None or self._stopping.wait(delay):
-                    return False
+            except Exception:
+                # A bug must not kill the writer: the ops go to the spool, kept for replay.
+                log.exception("result log: unexpected error while writing")
+                return False
+            if delay is None or self._stopping.wait(delay):
+                return False
         return False
 
     def _spool(self, ops: list[Op]) -> list[Op]:
