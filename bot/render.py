@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from bot.i18n import Texts
+from model.asymmetry import WEAKER_SIDE_MIN
 from model.labels import parse_label
 from model.reasons import Reason
 from model.result import ScreeningResult
 from model.triage import Tier
 
 BAR_CELLS = 10
-# Asymmetry below this (in inter-pupil distances) is not worth a sentence.
-MIN_ASYMMETRY = 0.03
+# Asymmetry below this (inter-pupil distances, ~3 mm) is within healthy variation: no sentence.
+MIN_ASYMMETRY = WEAKER_SIDE_MIN
 
 
 def bar(probability: float, cells: int = BAR_CELLS) -> str:

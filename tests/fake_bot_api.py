@@ -16,6 +16,7 @@ Stdlib only (http.server in a thread), so a bench script can import it too.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -275,6 +276,17 @@ class FakeBotApi:
             f"a reply to message {message_id}",
         )
 
+    def command(self, user: FakeUser, text: str, timeout: float = 10.0) -> Call:
+        """Send `text` (e.g. "/start") and return the next message the bot sends that user."""
+        before = len(self.calls("sendMessage", user.id))
+        self.send_text(user, text)
+
+        def next_message(calls: list[Call]) -> Call | None:
+            sent = [c for c in calls if c.method == "sendMessage" and c.chat_id == user.id]
+            return sent[before] if len(sent) > before else None
+
+        return self.wait_for(next_message, timeout, f"an answer to {text!r}")
+
     def wait_messages(self, chat_id: int, count: int, timeout: float = 10.0) -> list[Call]:
         """The first `count` messages sent to `chat_id` (sendMessage and editMessageText)."""
 
@@ -400,6 +412,11 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
+
+        def handle(self) -> None:
+            # The bot closes long polls when it stops: not an error worth a traceback.
+            with contextlib.suppress(ConnectionError):
+                super().handle()
 
         def _send(self, status: int, body: bytes, content_type: str) -> None:
             self.send_response(status)

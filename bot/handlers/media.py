@@ -77,7 +77,7 @@ async def not_a_photo(
     update: Update, context: ContextTypes.DEFAULT_TYPE, key: str = "hint.send_photo"
 ) -> None:
     t = await services(context).user_texts(update.effective_user)
-    await update.effective_message.reply_html(t(key))
+    await update.effective_message.reply_html(t(key), do_quote=True)
 
 
 async def _screen_file(
