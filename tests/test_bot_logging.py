@@ -1,4 +1,4 @@
-"""The bot token never reaches the logs: httpx is quiet, and the filter redacts what gets through."""
+"""The bot token never reaches the logs: httpx is quiet, the filter redacts what gets through."""
 
 from __future__ import annotations
 
