@@ -120,11 +120,14 @@ _LIMITS: Final = {
 
 
 def _check_json_numbers(name: str, mapping: dict[str, Any]) -> None:
-    # NaN/inf are not JSON: PostgreSQL would refuse the row at write time, far from the bug.
+    # Caught here, in the caller, rather than at write time in the worker, far from the bug:
+    # NaN/inf are not JSON (PostgreSQL refuses them) and numpy float32 does not serialise.
     if not isinstance(mapping, dict):
         raise ValueError(f"{name} must be a dict")
     for key, value in mapping.items():
         if not isinstance(key, str):
             raise ValueError(f"{name} keys must be strings")
+        if not isinstance(value, int | float | str | None):
+            raise ValueError(f"{name}[{key!r}] must be a number or a string, not {type(value)}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{name}[{key!r}] is not a finite number")

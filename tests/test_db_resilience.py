@@ -9,13 +9,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import text
 
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.records import OnsetAnswer
 from db.spool import Spool, op_to_json
-from db.store import Store
+from db.store import Store, StoreUnavailable
 from tests.db_backends import Backend, record
 
 
@@ -156,3 +157,14 @@ def _locked(backend: Backend) -> Iterator[None]:
             yield
     finally:
         engine.dispose()
+
+
+def test_blocking_calls_say_when_the_database_is_down(db_backend: Backend) -> None:
+    url, _ = db_backend.broken()
+    log = db_backend.log(db_backend.settings(url))
+    pseudonym = "a" * 64
+    with pytest.raises(StoreUnavailable):
+        log.forget(pseudonym)
+    with pytest.raises(StoreUnavailable):
+        log.set_language(pseudonym, "hi")
+    assert log.get_language(pseudonym) is None  # the bot falls back to Telegram's language

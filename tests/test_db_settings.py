@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import stat
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from db.pseudonym import Pseudonymizer
+from db.records import ScreeningRecord
 from db.settings import ConfigError, DbSettings
+from tests.db_backends import record
 
 
 def test_defaults_need_no_setup() -> None:
@@ -119,3 +124,26 @@ def test_anonymous_mode_links_nobody_and_creates_no_pepper(tmp_path: Path) -> No
     assert pseudonymizer.anonymous
     assert pseudonymizer.of(42) is None
     assert not (tmp_path / "pepper").exists()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": "maybe"},
+        {"input_kind": "video"},
+        {"id": "not-a-uuid"},
+        {"created_at": datetime(2026, 1, 1)},  # naive
+        {"pseudonym": "123456789"},  # a raw id is not a pseudonym
+        {"probabilities": {"normal": float("nan")}},
+        {"asymmetry": {"eye": object()}},
+        {"label": "x" * 100},
+    ],
+)
+def test_record_refuses_bad_values_in_the_caller(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        record(**changes)
+
+
+def test_record_round_trips_through_json() -> None:
+    sent = record(pseudonym="b" * 64, sudden_onset=True)
+    assert ScreeningRecord.from_json(json.loads(json.dumps(sent.to_json()))) == sent
