@@ -3,6 +3,7 @@
 palsy-train synth    --london ../shared/data/faces/london --out data/synth
 palsy-train train    data/synth --out runs/default [--split grouped|paper] [--epochs 50]
 palsy-train export   runs/default --out model/assets/classifier.onnx [--int8 PATH]
+palsy-train card     runs/default --out model/assets/MODEL_CARD.md
 palsy-train evaluate model/assets/classifier.onnx data/synth [--run runs/default]
 """
 
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--version", default=None, help="model version (default: run folder name)")
     e.add_argument("--description", default=DEFAULT_DESCRIPTION)
     e.add_argument("--clinical-validation", default="none")
+
+    c = sub.add_parser("card", help="write MODEL_CARD.md for an exported run")
+    c.add_argument("run", type=Path)
+    c.add_argument("--out", type=Path, default=Path("model/assets/MODEL_CARD.md"))
+    c.add_argument("--compare", type=Path, default=None, help="a --split paper run to cite")
+    c.add_argument("--note", action="append", default=[], help="a line for the Limits section")
 
     v = sub.add_parser("evaluate", help="evaluate an ONNX classifier on a folder-per-class set")
     v.add_argument("model", type=Path)
@@ -192,9 +199,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _card(args: argparse.Namespace) -> int:
+    from training.model_card import write_card
+
+    print(write_card(args.run, args.out, args.note, args.compare))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"synth": _synth, "train": _train, "export": _export, "evaluate": _evaluate}
+    handler = {
+        "synth": _synth,
+        "train": _train,
+        "export": _export,
+        "card": _card,
+        "evaluate": _evaluate,
+    }
     return handler[args.command](args)
 
 
