@@ -22,7 +22,7 @@ from model.faces import Face, FaceDetector
 from model.labels import parse_label
 from model.landmarks import KeyPoints, LandmarkModel, key_points
 from model.preprocess import classifier_input
-from model.quality import QualityThresholds, check_quality
+from model.quality import QualityThresholds, check_pose, check_quality
 from model.reasons import Reason, Rejected
 from model.result import FaceBox, ScreeningResult
 from model.triage import MIN_CONFIDENCE, Tier, triage
@@ -31,16 +31,20 @@ STAGES = ("decode", "detect", "quality", "landmarks", "preprocess", "classify")
 
 
 class _Clock:
-    """Milliseconds per stage, in the order the stages ran."""
+    """Milliseconds per stage; `pending` names the stage now running (it gets the time if it
+    fails)."""
 
     def __init__(self) -> None:
         self.start = self.last = time.perf_counter()
         self.timings: dict[str, float] = {}
+        self.pending = STAGES[0]
 
-    def lap(self, stage: str) -> None:
+    def lap(self, stage: str, then: str = "") -> None:
         now = time.perf_counter()
-        self.timings[stage] = round((now - self.last) * 1000, 3)
+        spent = self.timings.get(stage, 0.0) + (now - self.last) * 1000
+        self.timings[stage] = round(spent, 3)
         self.last = now
+        self.pending = then
 
     def done(self) -> dict[str, float]:
         self.timings["total"] = round((time.perf_counter() - self.start) * 1000, 3)
@@ -76,17 +80,20 @@ class Screener:
     def _analyse(self, data: bytes, clock: _Clock, found: _Analysis) -> None:
         """Run every stage up to the classifier input, filling `found`; raises `Rejected`."""
         rgb = decode_image(bytes(data), self.limits)
-        clock.lap("decode")
+        clock.lap("decode", then="detect")
         faces = self.detector.detect(rgb)
-        clock.lap("detect")
+        clock.lap("detect", then="quality")
         face, _ = check_quality(rgb, faces, self.thresholds)
         found.face = face
-        clock.lap("quality")
-        found.points = key_points(self.mesh.landmarks(rgb, face))
-        clock.lap("landmarks")
-        eyes = np.stack([found.points.image_left.pupil, found.points.image_right.pupil])
+        clock.lap("quality", then="landmarks")
+        points = key_points(self.mesh.landmarks(rgb, face))
+        found.points = points
+        clock.lap("landmarks", then="quality")
+        eyes = np.stack([points.image_left.pupil, points.image_right.pupil])
+        check_pose(eyes[0], eyes[1], points.nose_tip, self.thresholds)
+        clock.lap("quality", then="preprocess")
         found.crop = classifier_input(rgb, eyes)
-        clock.lap("preprocess")
+        clock.lap("preprocess", then="classify")
 
     def prepare(self, data: bytes) -> np.ndarray:
         """The exact classifier input (uint8 [224, 224, 3]) `screen` would use; raises `Rejected`.
@@ -106,7 +113,7 @@ class Screener:
         try:
             self._analyse(data, clock, found)
         except Rejected as rejected:
-            clock.lap(STAGES[len(clock.timings)])  # stages run in order: this one failed
+            clock.lap(clock.pending)
             return ScreeningResult(
                 status="rejected",
                 tier=Tier.RETAKE,
