@@ -76,31 +76,31 @@ def test_minimum_face_fraction() -> None:
         check_quality(_textured(), faces, thresholds)
 
 
-def _check_pose(points: np.ndarray) -> None:
-    check_pose(points[0], points[1], points[2])
-
-
-@pytest.mark.parametrize(("degrees", "ok"), [(-15, True), (15, True), (25, False), (-25, False)])
-def test_roll_bound(degrees: float, ok: bool) -> None:
-    points = _rotate(FRONTAL, degrees)
-    assert pose(points[0], points[1], points[2])[0] == pytest.approx(degrees)
-    if ok:
-        _check_pose(points)
-    else:
-        with pytest.raises(Rejected, match="not_frontal"):
-            _check_pose(points)
-
-
-@pytest.mark.parametrize(("nose_shift", "ok"), [(0.1, True), (-0.15, True), (0.3, False)])
-def test_yaw_bound(nose_shift: float, ok: bool) -> None:
+def _yawed(nose_shift: float) -> np.ndarray:
     points = FRONTAL.copy()
     points[2, 0] += nose_shift * 60  # pupil distance is 60 px
-    assert pose(points[0], points[1], points[2])[1] == pytest.approx(nose_shift)
+    return points
+
+
+@pytest.mark.parametrize(
+    ("points", "roll", "yaw", "ok"),
+    [
+        (_rotate(FRONTAL, -15), -15, 0, True),
+        (_rotate(FRONTAL, 15), 15, 0, True),
+        (_rotate(FRONTAL, 25), 25, 0, False),
+        (_rotate(FRONTAL, -25), -25, 0, False),
+        (_yawed(0.1), 0, 0.1, True),
+        (_yawed(-0.15), 0, -0.15, True),
+        (_yawed(0.3), 0, 0.3, False),
+    ],
+)
+def test_pose_bounds(points: np.ndarray, roll: float, yaw: float, ok: bool) -> None:
+    assert pose(points[0], points[1], points[2]) == pytest.approx((roll, yaw), abs=1e-9)
     if ok:
-        _check_pose(points)
+        check_pose(points[0], points[1], points[2])
     else:
         with pytest.raises(Rejected, match="not_frontal"):
-            _check_pose(points)
+            check_pose(points[0], points[1], points[2])
 
 
 # --- London photos through the real detector ------------------------------------------------
