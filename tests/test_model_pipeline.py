@@ -1,0 +1,178 @@
+"""Screener end to end on real ONNX Runtime, with tiny contract classifiers standing in."""
+
+from __future__ import annotations
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.classifier import ModelMissingError
+from model.landmarks import key_points
+from model.pipeline import Screener
+from model.preprocess import eye_positions
+from model.reasons import Reason, Rejected
+from model.triage import Tier
+from tests.model_images import far_away, jpeg, london, relit, side_by_side
+from tests.onnx_fixtures import build_tiny_classifier
+
+STAGES = ("decode", "detect", "quality", "landmarks", "preprocess", "classify", "total")
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def screener(model_dir: Path) -> Screener:
+    # Forced top class: severe_mouth far ahead of the rest.
+    return Screener(build_tiny_classifier(model_dir / "severe.onnx", bias={"severe_mouth": 6.0}))
+
+
+@pytest.fixture(scope="module")
+def face_jpeg(london_neutral: list[Path]) -> bytes:
+    return jpeg(london(london_neutral[5]))
+
+
+def test_a_face_is_screened(screener: Screener, face_jpeg: bytes) -> None:
+    result = screener.screen(face_jpeg)
+    assert result.status == "ok" and result.reason is None
+    assert (result.label, result.region, result.severity) == ("severe_mouth", "mouth", "severe")
+    assert result.tier is Tier.EMERGENCY
+    probs = list(result.probabilities.values())
+    assert probs == sorted(probs, reverse=True) and sum(probs) == pytest.approx(1.0, abs=1e-5)
+    assert set(result.asymmetry) >= {"mouth", "brow", "eye", "eye_ratio", "weaker_side"}
+    assert result.face is not None and result.face.width > 120
+    assert tuple(result.timings_ms) == STAGES
+    assert result.model == screener.classifier.info
+
+
+def test_sudden_onset_escalates(model_dir: Path, face_jpeg: bytes) -> None:
+    mild = Screener(build_tiny_classifier(model_dir / "mild.onnx", bias={"mild_eye": 6.0}))
+    assert mild.screen(face_jpeg).tier is Tier.SOON
+    assert mild.screen(face_jpeg, sudden_onset=True).tier is Tier.EMERGENCY
+
+
+def test_low_confidence_keeps_probabilities_but_no_label(model_dir: Path, face_jpeg: bytes):
+    # No bias: seven near-equal logits, top probability ~0.15.
+    unsure = Screener(build_tiny_classifier(model_dir / "unsure.onnx"))
+    result = unsure.screen(face_jpeg)
+    assert result.status == "rejected" and result.reason is Reason.LOW_CONFIDENCE
+    assert result.tier is Tier.RETAKE and result.label is None
+    assert len(result.probabilities) == 7 and result.top_probability < 0.5
+    assert result.asymmetry and result.face is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", Reason.EMPTY),
+        (b"\x89PNG\r\n\x1a\n" + bytes(100), Reason.NOT_IMAGE),
+        (jpeg(Image.new("RGB", (640, 480), (90, 90, 90)))[:900], Reason.CORRUPT),
+        (jpeg(Image.new("RGB", (40, 40))), Reason.TOO_SMALL),
+        (jpeg(Image.new("RGB", (1280, 960), (200, 190, 180))), Reason.NO_FACE),
+    ],
+    ids=["empty", "not-image", "truncated", "tiny", "blank"],
+)
+def test_bad_input_is_a_result_not_an_exception(
+    screener: Screener, data: bytes, reason: Reason
+) -> None:
+    result = screener.screen(data)
+    assert (result.status, result.reason, result.tier) == ("rejected", reason, Tier.RETAKE)
+    assert result.label is None and not result.probabilities
+    assert result.timings_ms["total"] >= 0 and len(result.timings_ms) >= 2
+
+
+def test_two_faces(screener: Screener, london_neutral: list[Path]) -> None:
+    a, b = london(london_neutral[0], 640), london(london_neutral[1], 640)
+    assert screener.screen(jpeg(side_by_side(a, b))).reason is Reason.MULTIPLE_FACES
+
+
+def test_face_at_five_percent(screener: Screener, london_neutral: list[Path]) -> None:
+    # London faces fill ~32 % of the photo's width: the photo at 16 % puts the face at ~5 %.
+    result = screener.screen(jpeg(far_away(london(london_neutral[2]), 0.16)))
+    assert result.reason in (Reason.FACE_TOO_SMALL, Reason.NO_FACE)
+
+
+def test_rolled_face_is_not_frontal(screener: Screener, london_neutral: list[Path]) -> None:
+    image = london(london_neutral[3]).rotate(35, Image.Resampling.BILINEAR, fillcolor=(128,) * 3)
+    result = screener.screen(jpeg(image))
+    assert result.reason is Reason.NOT_FRONTAL
+    assert "landmarks" in result.timings_ms  # caught after the mesh, not by the detector
+
+
+def test_train_and_serve_prepare_identical_arrays(screener: Screener, face_jpeg: bytes) -> None:
+    from training.dataset import prepare_one
+    from training.eyes import EyeLocator
+
+    served = screener.prepare(face_jpeg)
+    trained, found = prepare_one(face_jpeg, 224, EyeLocator())
+    assert found
+    assert served.dtype == trained.dtype == np.uint8
+    assert np.array_equal(served, trained)
+
+
+def test_prepare_is_deterministic(screener: Screener, face_jpeg: bytes) -> None:
+    assert np.array_equal(screener.prepare(face_jpeg), screener.prepare(face_jpeg))
+
+
+def test_prepare_raises_rejected(screener: Screener) -> None:
+    with pytest.raises(Rejected):
+        screener.prepare(b"nope")
+
+
+def _eye_line(screener: Screener, crop: np.ndarray) -> np.ndarray:
+    """Pupils found again in a 224 px crop, upscaled so the detector sees a big face."""
+    big = np.asarray(Image.fromarray(crop).resize((672, 672), Image.Resampling.BICUBIC))
+    face = screener.detector.detect(big)[0]
+    points = key_points(screener.mesh.landmarks(big, face))
+    return np.stack([points.image_left.pupil, points.image_right.pupil]) / 3
+
+
+def test_small_brightness_change_keeps_the_eyes_level(
+    screener: Screener, london_neutral: list[Path]
+) -> None:
+    photo = london(london_neutral[7])
+    crops = [screener.prepare(jpeg(relit(photo, gain))) for gain in (1.0, 0.9, 1.1)]
+    want = np.array(eye_positions(224))
+    for crop in crops:
+        eyes = _eye_line(screener, crop)
+        assert abs(eyes[1, 1] - eyes[0, 1]) < 1.5  # level within 1.5 px of 224
+        assert np.abs(eyes - want).max() < 3.0
+    assert np.abs(crops[1].astype(int) - crops[0]).mean() < 20
+
+
+def test_one_screener_many_threads(screener: Screener, london_neutral: list[Path]) -> None:
+    photos = [jpeg(london(p, 720)) for p in london_neutral[10:14]] * 2
+    serial = [screener.screen(p) for p in photos]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(screener.screen, photos))
+    for a, b in zip(serial, parallel, strict=True):
+        assert (a.label, a.probabilities, a.asymmetry, a.face) == (
+            b.label,
+            b.probabilities,
+            b.asymmetry,
+            b.face,
+        )
+
+
+def test_missing_classifier_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelMissingError, match="not found"):
+        Screener(tmp_path / "none.onnx")
+
+
+def test_exif_rotated_photo_is_screened_upright(
+    screener: Screener, london_neutral: list[Path]
+) -> None:
+    photo = london(london_neutral[5], 720)
+    stored = photo.transpose(Image.Transpose.ROTATE_90)  # what a sideways phone stores
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    buf = io.BytesIO()
+    stored.save(buf, "JPEG", quality=92, exif=exif)
+    result = screener.screen(buf.getvalue())
+    assert result.status == "ok", result.reason
