@@ -1,7 +1,7 @@
 """Face detector + landmark accuracy and speed on the London set (102 neutral photos), one thread.
 
-    python bench/landmark_accuracy.py
-    python bench/landmark_accuracy.py --candidate mp468=/tmp/face-candidates/face_landmark_468.onnx
+    python -m bench.landmark_accuracy
+    python -m bench.landmark_accuracy --candidate mp468=/tmp/face-candidates/face_landmark_468.onnx
 
 Errors are distances to the hand-placed template points (pupils 0/1, mouth corners 87/93)
 divided by the template's inter-pupil distance. Each --candidate landmark model runs on the same
