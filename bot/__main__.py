@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from bot.config import BotSettings, ConfigError, load_dotenv_file
 from bot.logging_setup import setup_logging
+
+if TYPE_CHECKING:
+    from bot.services import Services
 from db.settings import ConfigError as DbConfigError
 from db.settings import DbSettings
 
@@ -49,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"palsy-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except Exception as exc:  # a missing or broken model file: say which, no traceback
-        print(f"palsy-bot: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        hint = "" if settings.model_path else " (PALSY_MODEL_PATH names another model)"
+        print(f"palsy-bot: cannot start: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
     if args.check:
         return _check(services, settings, db_settings)
@@ -67,7 +72,7 @@ def _alive(db_settings: DbSettings) -> int:
     return 0
 
 
-def _check(services, settings: BotSettings, db_settings: DbSettings) -> int:  # type: ignore[no-untyped-def]
+def _check(services: Services, settings: BotSettings, db_settings: DbSettings) -> int:
     try:
         services.results.replay()  # applies migrations first
     except Exception as exc:
@@ -76,8 +81,10 @@ def _check(services, settings: BotSettings, db_settings: DbSettings) -> int:  # 
     finally:
         services.results.close()
         services.screening.close()
-    info = getattr(services.screening.screener, "info", None)
+    info = services.screening.model_info()
     model = f"{info.name} {info.version}" if info else "loaded"
+    if info and not info.clinically_validated:
+        model += " (not clinically validated)"
     mode = "webhook" if settings.webhook else "polling"
     url = db_settings.url.render_as_string(hide_password=True)
     print(f"palsy-bot: OK: model {model}; database {url} migrated; {mode} mode")

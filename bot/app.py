@@ -169,11 +169,16 @@ def heartbeat_age_s(path: Path) -> float | None:
         return None
 
 
-def run(app: Application, settings: BotSettings) -> None:  # type: ignore[type-arg]
-    """Long polling, or a webhook server when PALSY_WEBHOOK_URL is set."""
+def run(app: Application, settings: BotSettings, **options: Any) -> None:  # type: ignore[type-arg]
+    """Long polling, or a webhook server when PALSY_WEBHOOK_URL is set.
+
+    Webhook mode is for several replicas behind a reverse proxy: each replica serves the same
+    path and checks Telegram's secret header; every replica registers the same URL and secret at
+    start (idempotent). `options` go to PTB's run_polling / run_webhook (tests: stop_signals).
+    """
     hook = settings.webhook
     if hook is None:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, **options)
         return
     app.run_webhook(
         listen=hook.listen,
@@ -182,4 +187,5 @@ def run(app: Application, settings: BotSettings) -> None:  # type: ignore[type-a
         webhook_url=hook.url,
         secret_token=hook.secret,
         allowed_updates=ALLOWED_UPDATES,
+        **options,
     )

@@ -10,7 +10,7 @@ from urllib.parse import quote
 REDACTED = "<token>"
 
 # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler")
+_QUIET_LOGGERS = ("httpx", "httpcore", "alembic.runtime.plugins")
 
 
 class RedactFilter(logging.Filter):

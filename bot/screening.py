@@ -8,7 +8,7 @@ from typing import Protocol
 
 from db.records import ScreeningRecord
 from model.reasons import Reason
-from model.result import ScreeningResult
+from model.result import ModelInfo, ScreeningResult
 from model.triage import Tier
 
 
@@ -26,6 +26,10 @@ class ScreeningService:
     def __init__(self, screener: ScreenerLike, workers: int) -> None:
         self.screener = screener
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="screen")
+
+    def model_info(self) -> ModelInfo | None:
+        classifier = getattr(self.screener, "classifier", None)
+        return getattr(classifier, "info", None)
 
     async def screen(self, data: bytes) -> ScreeningResult:
         loop = asyncio.get_running_loop()

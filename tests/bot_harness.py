@@ -10,13 +10,15 @@ Shared by the bot e2e tests and bench/bot_throughput.py:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.app import build_application, create_services
+from bot.app import build_application, create_services, run
 from bot.config import BotSettings
 from bot.screening import ScreenerLike
 from bot.services import Services
@@ -38,6 +40,22 @@ def bot_env(api: FakeBotApi, data_dir: Path, classifier: Path, **extra: str) -> 
         "PALSY_MODEL_PATH": str(classifier),
         **extra,
     }
+
+
+@contextlib.contextmanager
+def preserved_logging() -> Iterator[None]:
+    """Undo what bot.logging_setup does to the root logger (pytest's handlers live there)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    names = ("httpx", "httpcore", "telegram", "alembic.runtime.plugins")
+    levels = {name: logging.getLogger(name).level for name in names}
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, old in levels.items():
+            logging.getLogger(name).setLevel(old)
 
 
 class RunningBot:
@@ -70,13 +88,14 @@ class RunningBot:
             self._started.set()
 
         self.app.post_init = post_init
+        polling = {"poll_interval": 0, "timeout": POLL_TIMEOUT_S}
         try:
-            self.app.run_polling(
-                poll_interval=0,
-                timeout=POLL_TIMEOUT_S,
+            run(
+                self.app,
+                self.settings,
                 stop_signals=None,
                 close_loop=True,
-                allowed_updates=["message", "callback_query"],
+                **({} if self.settings.webhook else polling),
             )
         except BaseException as exc:
             self._error = exc

@@ -2,7 +2,8 @@
 
 Real python-telegram-bot talks to it through `base_url` / `base_file_url`. It answers getMe,
 getUpdates (long polling, honouring `offset`), getFile, file downloads, sendMessage,
-sendChatAction, answerCallbackQuery, editMessageText, setMyCommands and deleteWebhook.
+sendChatAction, answerCallbackQuery, editMessageText, setMyCommands, setWebhook and
+deleteWebhook.
 
 Use:
     with FakeBotApi(TOKEN) as api:
@@ -156,15 +157,9 @@ class FakeBotApi:
 
     def send_message(self, user: FakeUser, **content: Any) -> int:
         """Queue a message update from `user` with `content` (text, photo, document, ...)."""
-        message_id = next(self._ids)
-        message = {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": user.chat(),
-            "from": user.as_json(),
-            **content,
-        }
-        self._queue({"message": message}, message_id)
+        update = self.make_update(user, **content)
+        message_id = update["message"]["message_id"]
+        self._queue(update, message_id)
         return message_id
 
     def send_text(self, user: FakeUser, text: str) -> int:
@@ -232,9 +227,16 @@ class FakeBotApi:
         }
         self._queue({"callback_query": query}, None)
 
+    def make_update(self, user: FakeUser, **content: Any) -> JSON:
+        """A message update that is not queued (to post to a bot's webhook yourself)."""
+        message_id = next(self._ids)
+        message = {"message_id": message_id, "date": int(time.time()), "chat": user.chat(),
+                   "from": user.as_json(), **content}  # fmt: skip
+        return {"update_id": next(self._update_ids), "message": message}
+
     def _queue(self, update: JSON, message_id: int | None) -> None:
         with self._cond:
-            update["update_id"] = next(self._update_ids)
+            update["update_id"] = next(self._update_ids)  # in queue order
             self._state.updates.append(update)
             if message_id is not None:
                 self._state.queued_at[message_id] = time.monotonic()
@@ -338,6 +340,9 @@ class FakeBotApi:
         return True
 
     def _m_setMyCommands(self, params: JSON) -> bool:
+        return True
+
+    def _m_setWebhook(self, params: JSON) -> bool:
         return True
 
     def _m_getUpdates(self, params: JSON) -> list[JSON]:

@@ -11,6 +11,8 @@ import pytest
 
 from bot.__main__ import main
 from bot.config import BotSettings, ConfigError
+from tests.bot_harness import preserved_logging
+from tests.onnx_fixtures import build_tiny_classifier
 
 TOKEN = "123456:TEST-token_abcdefghijklmnop"
 
@@ -99,3 +101,18 @@ def test_dotenv_file_is_read_but_environment_wins(
     clean_env.setenv("PALSY_LOG_LEVEL", "QUIET")
     assert main(["--check"]) == 2
     assert "'QUIET'" in capsys.readouterr().err
+
+
+def test_check_loads_models_migrates_and_alive_reads_the_heartbeat(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    clean_env.setenv("PALSY_MODEL_PATH", str(build_tiny_classifier(tmp_path / "c.onnx")))
+    with preserved_logging():
+        assert main(["--check"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("palsy-bot: OK: model") and "not clinically validated" in line
+    assert (tmp_path / "data" / "palsy.sqlite3").is_file()
+    assert main(["--alive"]) == 1  # no running bot, no heartbeat
+    (tmp_path / "data" / "heartbeat").touch()
+    assert main(["--alive"]) == 0

@@ -9,6 +9,11 @@ finding is what is tested here, not the model.
 from __future__ import annotations
 
 import io
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -277,6 +282,7 @@ def test_commands_are_registered_per_language_and_start_explains(healthy: Rig) -
     api, t = healthy.api, healthy.texts()
     languages = {c.params.get("language_code") for c in api.calls("setMyCommands")}
     assert languages == {None, "en", "hi"}
+    assert healthy.services.heartbeat.is_file()  # what `palsy-bot --alive` checks
     start = api.command(healthy.user(), "/start")
     for key in ("start.intro", "privacy", "tips"):
         assert t(key) in start.text
@@ -291,3 +297,60 @@ def test_failure_inside_a_handler_gets_an_apology(healthy: Rig) -> None:
         lambda calls: [c for c in calls if c.chat_id == user.id and t("error.apology") in c.text]
     )
     assert t("emergency.footer") in apology[0].text
+
+
+# --- webhook mode -----------------------------------------------------------------------------
+
+
+def test_webhook_mode_checks_the_secret_and_answers(tmp_path: Path) -> None:
+    classifier = build_tiny_classifier(tmp_path / "c.onnx")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with FakeBotApi(TOKEN) as api:
+        env = bot_env(
+            api,
+            tmp_path / "data",
+            classifier,
+            PALSY_WEBHOOK_URL="https://bot.example.org/telegram/hook",
+            PALSY_WEBHOOK_SECRET="s3cret",
+            PALSY_WEBHOOK_LISTEN="127.0.0.1",
+            PALSY_WEBHOOK_PORT=str(port),
+        )
+        with RunningBot(env):
+            (hook,) = api.wait_for(lambda calls: [c for c in calls if c.method == "setWebhook"])
+            assert hook.params["url"] == "https://bot.example.org/telegram/hook"
+            assert hook.params["secret_token"] == "s3cret"
+            _wait_listening(port)  # PTB registers the webhook just before it starts serving
+            user = FakeUser(5)
+            update = api.make_update(user, text="hi there")
+            url = f"http://127.0.0.1:{port}/telegram/hook"
+            assert _post(url, update, secret="wrong") == 403
+            assert _post(url, update, secret="s3cret") == 200
+            reply = api.wait_reply(update["message"]["message_id"])
+            assert reply.text == Texts("en")("hint.send_photo")
+
+
+def _wait_listening(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)  # readiness probe of a server starting in another thread
+
+
+def _post(url: str, update: dict, secret: str) -> int:  # type: ignore[type-arg]
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(update).encode(),
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code

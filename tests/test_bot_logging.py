@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from bot.logging_setup import REDACTED, RedactFilter, setup_logging
-from tests.bot_harness import TOKEN, RunningBot, bot_env
+from tests.bot_harness import TOKEN, RunningBot, bot_env, preserved_logging
 from tests.fake_bot_api import FakeBotApi, FakeUser
 from tests.onnx_fixtures import build_tiny_classifier
 
@@ -21,14 +21,8 @@ NAME = "Sunita Verma-Secretname"
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    levels = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "telegram")}
-    yield
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+    with preserved_logging():
+        yield
 
 
 def _run_bot(tmp_path: Path, *, httpx_level: int | None) -> str:
