@@ -52,7 +52,6 @@ def build_tiny_classifier(
     (|W| <= 0.1, so inputs move a logit by at most 0.3): a bias gap of 1 or more decides the top
     class, e.g. `bias={"severe_mouth": 5.0}` forces `severe_mouth` on any image.
     """
-    path = Path(path)
     classes = tuple(classes)
     n_cls = len(classes)
     weight = np.random.default_rng(0).uniform(-0.1, 0.1, size=(3, n_cls)).astype(np.float32)
@@ -74,6 +73,77 @@ def build_tiny_classifier(
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", n_cls])],
         initializer=inits,
     )
+    return _save(graph, path, classes, version, clinical_validation, "tiny-test-classifier")
+
+
+def build_paper_shaped_classifier(
+    path: Path | str,
+    classes: Sequence[str] = (*PAPER_CLASSES, NORMAL),
+    seed: int = 0,
+) -> Path:
+    """The paper's CNN shape with random weights, for benchmarks only (never a screening model).
+
+    x/255 -> 4 x [Conv 3x3 'same' + ReLU, MaxPool 2] (16, 32, 64, 128 filters) -> Flatten ->
+    Dense 256 ReLU -> Dense C: 6.5 M parameters, like training/cnn.py, in NHWC like Keras' export.
+    """
+    rng = np.random.default_rng(seed)
+    classes = tuple(classes)
+    inits = [numpy_helper.from_array(np.array(1.0 / 255.0, np.float32), "inv255")]
+    nodes = [
+        helper.make_node("Mul", [INPUT_NAME, "inv255"], ["scaled"]),
+        helper.make_node("Transpose", ["scaled"], ["x0"], perm=[0, 3, 1, 2]),
+    ]
+    channels, side = 3, SIZE
+    for i, filters in enumerate((16, 32, 64, 128)):
+        fan_in = channels * 9
+        w = rng.normal(0, (2 / fan_in) ** 0.5, (filters, channels, 3, 3)).astype(np.float32)
+        inits += [
+            numpy_helper.from_array(w, f"conv{i}_w"),
+            numpy_helper.from_array(np.zeros(filters, np.float32), f"conv{i}_b"),
+        ]
+        nodes += [
+            helper.make_node(
+                "Conv", [f"x{i}", f"conv{i}_w", f"conv{i}_b"], [f"c{i}"], pads=[1, 1, 1, 1]
+            ),
+            helper.make_node("Relu", [f"c{i}"], [f"r{i}"]),
+            helper.make_node(
+                "MaxPool", [f"r{i}"], [f"x{i + 1}"], kernel_shape=[2, 2], strides=[2, 2]
+            ),
+        ]
+        channels, side = filters, side // 2
+    flat = channels * side * side
+    for name, shape in (("fc1", (flat, 256)), ("fc2", (256, len(classes)))):
+        w = rng.normal(0, (2 / shape[0]) ** 0.5, shape).astype(np.float32)
+        inits += [
+            numpy_helper.from_array(w, f"{name}_w"),
+            numpy_helper.from_array(np.zeros(shape[1], np.float32), f"{name}_b"),
+        ]
+    nodes += [
+        helper.make_node("Transpose", ["x4"], ["nhwc"], perm=[0, 2, 3, 1]),  # Keras flattens NHWC
+        helper.make_node("Flatten", ["nhwc"], ["flat"], axis=1),
+        helper.make_node("Gemm", ["flat", "fc1_w", "fc1_b"], ["h"]),
+        helper.make_node("Relu", ["h"], ["hr"]),
+        helper.make_node("Gemm", ["hr", "fc2_w", "fc2_b"], [OUTPUT_NAME]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "paper_shaped_random_classifier",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", SIZE, SIZE, 3])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", len(classes)])],
+        initializer=inits,
+    )
+    return _save(graph, path, classes, "bench", "none", "paper-shaped-random-weights")
+
+
+def _save(
+    graph: onnx.GraphProto,
+    path: Path | str,
+    classes: Sequence[str],
+    version: str,
+    clinical_validation: str,
+    name: str,
+) -> Path:
+    path = Path(path)
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
@@ -81,7 +151,7 @@ def build_tiny_classifier(
     )
     model.ir_version = IR_VERSION
     metadata = {
-        "name": "tiny-test-classifier",
+        "name": name,
         "classes": json.dumps(list(classes)),
         "version": version,
         "clinical_validation": clinical_validation,
