@@ -15,7 +15,7 @@ Mesh indices used (MediaPipe canonical face mesh; 468 points, 478 with the iris 
 | upper brow, medial->lateral  | 107 66 105 63 70 | 336 296 334 293 300 |
 | mouth corner                 | 61              | 291              |
 | nose alar base               | 98              | 327              |
-| eyelid ring (16 points)      | EYE_CONTOUR[0]  | EYE_CONTOUR[1]   |
+| eyelid ring (16 points, from the outer corner over the upper lid): `EYE_CONTOUR[side]` |
 
 Midline: nose tip 1, nasion 168, upper-lip top 0, upper-lip inner 13, lower-lip inner 14,
 lower-lip bottom 17, chin 152. Without iris points (468-point mesh) the pupil is the mean of the
@@ -77,9 +77,6 @@ class Side:
     brow: np.ndarray
     mouth_corner: np.ndarray
     alar_base: np.ndarray
-    # (16, 2) eyelid margin, a closed ring from the outer corner along the upper lid (for the
-    # palpebral area).
-    eye_contour: np.ndarray
 
     @property
     def brow_mean(self) -> np.ndarray:
@@ -119,7 +116,6 @@ def _side(points: np.ndarray, i: int) -> Side:
         brow=points[list(BROW_UPPER[i])],
         mouth_corner=points[MOUTH_CORNER[i]],
         alar_base=points[ALAR_BASE[i]],
-        eye_contour=points[list(EYE_CONTOUR[i])],
     )
 
 
