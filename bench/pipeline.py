@@ -1,0 +1,170 @@
+"""Screening pipeline latency on one thread: decode + face + landmarks + quality + align + classify.
+
+Input: 1280 x 960 JPEGs (quality 90) made from London photos (resized to 960 px and padded with
+grey), or, without the London set, a synthetic picture (no face: only decode + detect then run).
+Classifier: model/assets/classifier.onnx when present, else the paper's CNN shape with random
+weights (tests.onnx_fixtures.build_paper_shaped_classifier), which costs the same to run.
+
+The measurement runs in a fresh child process so start-up time and peak RSS are honest (the
+parent imports onnx to build the stand-in classifier; the child imports only model/).
+
+    python -m bench.pipeline [--images 20] [--repeats 10] [--model PATH] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+T0 = time.perf_counter()
+REPO = Path(__file__).resolve().parents[1]
+LONDON = REPO.parent / "shared" / "data" / "faces" / "london" / "neutral"
+DEFAULT_MODEL = REPO / "model" / "assets" / "classifier.onnx"
+CORE = ("decode", "detect", "landmarks", "classify")
+
+
+def make_images(out: Path, count: int) -> str:
+    """Write `count` 1280 x 960 JPEGs to `out`; returns what they were made from."""
+    import numpy as np
+    from PIL import Image
+
+    photos = sorted(LONDON.glob("*_03.jpg"))[:count]
+    for i in range(count):
+        canvas = Image.new("RGB", (1280, 960), (128, 128, 128))
+        if photos:
+            with Image.open(photos[i % len(photos)]) as photo:
+                face = photo.convert("RGB").resize((960, 960), Image.Resampling.LANCZOS)
+            canvas.paste(face, (160, 0))
+        else:
+            rng = np.random.default_rng(i)
+            canvas = Image.fromarray(rng.integers(0, 256, (960, 1280, 3), dtype=np.uint8))
+        canvas.save(out / f"{i:03d}.jpg", "JPEG", quality=90)
+    return f"{len(photos)} London photos" if photos else "synthetic noise (London set absent)"
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    import numpy as np
+
+    return {
+        "p50": round(float(np.percentile(values, 50)), 2),
+        "p95": round(float(np.percentile(values, 95)), 2),
+    }
+
+
+def child(images: Path, model: Path, repeats: int) -> dict:
+    import resource
+
+    from model.pipeline import Screener
+
+    datas = [p.read_bytes() for p in sorted(images.glob("*.jpg"))]
+    screener = Screener(classifier_path=model, threads=1)
+    first = screener.screen(datas[0])
+    startup_s = time.perf_counter() - T0
+    for data in datas[:3]:  # warm-up
+        screener.screen(data)
+    stages: dict[str, list[float]] = {}
+    outcomes: dict[str, int] = {}
+    wall = []
+    for _ in range(repeats):
+        for data in datas:
+            s = time.perf_counter()
+            result = screener.screen(data)
+            wall.append((time.perf_counter() - s) * 1000)
+            for name, ms in result.timings_ms.items():
+                stages.setdefault(name, []).append(ms)
+            key = result.reason.value if result.reason else result.status
+            outcomes[key] = outcomes.get(key, 0) + 1
+            if result.timings_ms.keys() >= set(CORE):
+                core = sum(result.timings_ms[k] for k in CORE)
+                stages.setdefault("decode+detect+landmarks+classify", []).append(core)
+    return {
+        "model": {"name": screener.classifier.info.name, "path": str(model)},
+        "first_result": first.reason.value if first.reason else first.status,
+        "startup_s": round(startup_s, 3),
+        "runs": len(wall),
+        "outcomes": outcomes,
+        "stages_ms": {name: percentiles(v) for name, v in stages.items()},
+        "wall_ms": percentiles(wall),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def machine() -> dict[str, object]:
+    import numpy
+    import onnxruntime
+    import PIL
+
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": numpy.__version__,
+        "pillow": PIL.__version__,
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--images", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--model", type=Path, default=None, help="classifier (default: bundled)")
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--child", nargs=2, metavar=("IMAGES", "MODEL"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(child(Path(args.child[0]), Path(args.child[1]), args.repeats)))
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        source = make_images(work, args.images)
+        model = args.model or DEFAULT_MODEL
+        if model.is_file():
+            which = f"real classifier {model}"
+        else:
+            sys.path.insert(0, str(REPO))
+            from tests.onnx_fixtures import build_paper_shaped_classifier
+
+            model = build_paper_shaped_classifier(work / "paper_shaped.onnx")
+            which = "stand-in: paper CNN shape, random weights (no trained classifier yet)"
+        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+        cmd = [sys.executable, "-m", "bench.pipeline", "--child", str(work), str(model)]
+        cmd += ["--repeats", str(args.repeats)]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, check=True)
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    result |= {"images": f"{args.images} x 1280x960 JPEG q90 from {source}", "classifier": which}
+    result["machine"] = machine()
+    print(f"machine: {json.dumps(result['machine'])}")
+    print(f"images: {result['images']}\nclassifier: {which}")
+    print(f"runs: {result['runs']} on one thread; outcomes: {result['outcomes']}")
+    print(f"start-up (imports + load + first result): {result['startup_s']:.2f} s")
+    print(f"{'stage':<34}{'p50 ms':>9}{'p95 ms':>9}")
+    for name, v in result["stages_ms"].items():
+        print(f"{name:<34}{v['p50']:>9.2f}{v['p95']:>9.2f}")
+    wall = result["wall_ms"]
+    print(f"{'wall (screen call)':<34}{wall['p50']:>9.2f}{wall['p95']:>9.2f}")
+    print(f"peak RSS: {result['peak_rss_mib']:.0f} MiB")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
