@@ -140,9 +140,8 @@ def main() -> None:
     chosen = next(iter(models))
 
     found = 0
-    errors: dict[str, list[np.ndarray]] = {DETECTOR: []} | {name: [] for name in models}
-    ms: dict[str, list[Ms]] = {"decode": [], "detect": []}
-    ms |= {name: [] for name in models} | {PIPELINE: []}
+    errors: dict[str, list[np.ndarray]] = {name: [] for name in [DETECTOR, *models]}
+    ms: dict[str, list[Ms]] = {name: [] for name in ["decode", "detect", *models, PIPELINE]}
     for path in photos:
         rgb, t_decode = timed(decode, path.read_bytes())
         faces, t_detect = timed(detector.detect, rgb)
@@ -171,8 +170,8 @@ def main() -> None:
     for name, values in errors.items():
         report_errors(name, values[TUNED:])
     print(f"time per photo, one thread (detector input {args.input_size} px long side):")
-    for name, values in ms.items():
-        report_ms(name, values)
+    for stage, times in ms.items():
+        report_ms(stage, times)
     print(f"load average while running: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     smiling = sorted((args.london / "smiling").glob("*.jpg"))
     one = sum(len(detector.detect(decode(p.read_bytes()))) == 1 for p in smiling)
