@@ -48,7 +48,8 @@ def engine_for(settings: DbSettings, *, busy_timeout_s: float = BUSY_TIMEOUT_S) 
     """The engine `settings` select; creates the data directory for the default SQLite file."""
     if settings.database_url is None:
         try:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            # Private: the database holds pseudonyms and the pepper may live here too.
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             message = f"cannot create {settings.data_dir}: {exc.strerror}"
             raise ConfigError("PALSY_DATA_DIR", message) from None

@@ -37,7 +37,7 @@ def load_pepper(settings: DbSettings) -> bytes:
 
 def _create_pepper(path: Path) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # O_EXCL: two replicas starting together must not overwrite each other's pepper.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
