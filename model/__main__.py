@@ -77,6 +77,8 @@ def report(path: Path, result: ScreeningResult) -> str:
 
 def as_json(path: Path, result: ScreeningResult) -> str:
     out = {"path": str(path), **result.to_dict(), "disclaimer": DISCLAIMER}
+    if result.model is not None and not result.model.clinically_validated:
+        out["notice"] = NOT_VALIDATED
     return json.dumps(out, ensure_ascii=False)
 
 

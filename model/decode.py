@@ -5,7 +5,9 @@ Guards, in order, each before the work it protects:
 2. format allow-list (`Image.open(formats=...)`): SVG, PDF, HEIC, TIFF... are NOT_IMAGE;
 3. pixel count and minimum side from the header, before any pixel is decoded. Pillow's global
    `Image.MAX_IMAGE_PIXELS` is left alone (other code shares it): our own limit is stricter by
-   default, and Pillow's `DecompressionBombError` (over 2x its limit) also maps to TOO_MANY_PIXELS;
+   default, and Pillow's `DecompressionBombError` (over 2x its limit) also maps to TOO_MANY_PIXELS.
+   Between 1x and 2x Pillow's limit (89-179 MP) Pillow still emits its DecompressionBombWarning
+   at open, before our check refuses the file: a log line, not a failure;
 4. decoding errors (truncated, corrupt) -> CORRUPT. `ImageFile.LOAD_TRUNCATED_IMAGES` stays
    False, so a truncated file is refused rather than half grey.
 

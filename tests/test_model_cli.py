@@ -72,6 +72,7 @@ def test_json_lines(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) 
     assert len(ok["model"]["sha256"]) == 64
     assert isinstance(ok["asymmetry"]["mouth"], float)
     assert (bad["status"], bad["reason"], bad["tier"]) == ("rejected", "not_image", "retake")
+    assert ok["notice"] == NOT_VALIDATED and ok["disclaimer"] == DISCLAIMER
 
 
 def test_readable_report_says_unvalidated_and_disclaims(
