@@ -27,11 +27,25 @@ def square_crop_matrix(
     return np.array([[c, -s, cx - c * half + s * half], [s, c, cy - s * half - c * half]])
 
 
-def warp(rgb: np.ndarray | Image.Image, crop_to_image: np.ndarray, size: int) -> np.ndarray:
-    """Sample a size x size RGB crop (bilinear, black outside the image) -> uint8 array."""
-    image = rgb if isinstance(rgb, Image.Image) else Image.fromarray(rgb)
-    coeffs = tuple(float(v) for v in crop_to_image.reshape(-1))
-    out = image.transform((size, size), Image.Transform.AFFINE, coeffs, Image.Resampling.BILINEAR)
+def warp(rgb: np.ndarray, crop_to_image: np.ndarray, size: int) -> np.ndarray:
+    """Sample a size x size RGB crop (bilinear, black outside the image) -> uint8 array.
+
+    Only the image region under the crop is handed to PIL (a copy of a 2048 px photo would cost
+    more than the warp itself).
+    """
+    height, width = rgb.shape[:2]
+    corners = apply(crop_to_image, np.array([[0, 0], [size, 0], [0, size], [size, size]], float))
+    # Bilinear reads one pixel beyond each sample point: keep a 2 px margin.
+    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - 2, 0)
+    x1 = min(int(np.ceil(corners[:, 0].max())) + 2, width)
+    y1 = min(int(np.ceil(corners[:, 1].max())) + 2, height)
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((size, size, 3), np.uint8)
+    region = Image.fromarray(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+    matrix = crop_to_image.astype(float).copy()
+    matrix[:, 2] -= (x0, y0)
+    coeffs = tuple(float(v) for v in matrix.reshape(-1))
+    out = region.transform((size, size), Image.Transform.AFFINE, coeffs, Image.Resampling.BILINEAR)
     return np.asarray(out)
 
 

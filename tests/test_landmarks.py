@@ -64,6 +64,18 @@ def test_warp_samples_the_mapped_pixels() -> None:
     assert crop[5:15, 5:15].min() == 255 and crop[:4].max() == 0 and crop[:, 16:].max() == 0
 
 
+def test_warp_of_the_region_equals_warp_of_the_whole_image() -> None:
+    rgb = np.random.default_rng(2).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    for centre, side, angle in [((200.0, 150.0), 120.0, 0.4), ((20.0, 280.0), 90.0, -1.0)]:
+        m = affine.square_crop_matrix(centre, side, angle, 64)
+        whole = Image.fromarray(rgb).transform(
+            (64, 64), Image.Transform.AFFINE, tuple(m.reshape(-1)), Image.Resampling.BILINEAR
+        )
+        np.testing.assert_array_equal(affine.warp(rgb, m, 64), np.asarray(whole))
+    far = affine.square_crop_matrix((-500.0, -500.0), 50.0, 0.0, 16)
+    assert affine.warp(rgb, far, 16).shape == (16, 16, 3)
+
+
 def test_key_points_of_468_point_mesh_use_eye_contour_mean() -> None:
     pts = np.random.default_rng(1).normal(size=(468, 2))
     kp = key_points(pts)
