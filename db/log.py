@@ -166,11 +166,11 @@ class ResultLog:
         """The stored language, or None (unknown, anonymous, or database down: logged)."""
         if pseudonym is None:
             return None
+        # A plain read: no write lock, so a slow write never delays a reply's language.
         try:
-            with self._database():
-                return self.store.get_language(pseudonym)
-        except StoreUnavailable as exc:
-            log.warning("result log: language preference unavailable (%s)", exc)
+            return self.store.get_language(pseudonym)
+        except SQLAlchemyError as exc:
+            log.warning("result log: language preference unavailable (%s)", describe_error(exc))
             return None
 
     def set_language(self, pseudonym: str | None, language: str) -> None:
