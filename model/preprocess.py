@@ -13,6 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from PIL import Image
 
+from model import affine
+
 # Square side in units of inter-eye distance, and how far below the eye midpoint its centre
 # lies. Eyes-to-chin is about 1.8 eye distances and brows sit ~0.4 above the eyes, so a side of
 # 3.0 centred 0.5 below the eyes keeps brows, both mouth corners and the chin with a margin.
@@ -57,14 +59,12 @@ def classifier_input(rgb: np.ndarray, eyes: ArrayLike | None, size: int = 224) -
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected H x W x 3 uint8, got {rgb.shape} {rgb.dtype}")
-    (cx, cy), side, angle = crop_geometry(rgb.shape, eyes)
-    cos, sin = math.cos(angle), math.sin(angle)
-
+    centre, side, angle = crop_geometry(rgb.shape, eyes)
+    # Output pixels -> image pixels.
+    matrix = affine.square_crop_matrix(centre, side, angle, size)
     # Bounding box of the rotated source square, cut to what the photo holds.
-    half = side / 2.0
-    corners = np.array([[-half, -half], [half, -half], [half, half], [-half, half]])
-    rot = np.array([[cos, -sin], [sin, cos]])
-    pts = corners @ rot.T + (cx, cy)
+    corners = np.array([[0.0, 0.0], [size, 0.0], [size, size], [0.0, size]])
+    pts = affine.apply(matrix, corners)
     height, width = rgb.shape[:2]
     x0 = max(0, math.floor(pts[:, 0].min()) - 1)
     y0 = max(0, math.floor(pts[:, 1].min()) - 1)
@@ -74,21 +74,16 @@ def classifier_input(rgb: np.ndarray, eyes: ArrayLike | None, size: int = 224) -
         return np.zeros((size, size, 3), np.uint8) + np.array(FILL, np.uint8)
 
     image = Image.fromarray(rgb[y0:y1, x0:x1])
-    scale = side / size  # source pixels per output pixel
-    factor = max(1, int(scale))
+    factor = max(1, int(side / size))  # source pixels per output pixel, rounded down
     if factor > 1:
         image = image.reduce(factor)
-    # Map output (u, v) -> source in the reduced crop's continuous coordinates.
-    step = scale / factor
-    ox, oy = (cx - x0) / factor, (cy - y0) / factor
-    a, b = step * cos, -step * sin
-    d, e = step * sin, step * cos
-    c = ox - a * size / 2.0 - b * size / 2.0
-    f = oy - d * size / 2.0 - e * size / 2.0
+    # Output pixels -> the (reduced) crop's continuous coordinates.
+    matrix[:, 2] -= (x0, y0)
+    matrix /= factor
     out = image.transform(
         (size, size),
         Image.Transform.AFFINE,
-        (a, b, c, d, e, f),
+        tuple(matrix.reshape(-1)),
         resample=Image.Resampling.BILINEAR,
         fillcolor=FILL,
     )
