@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -93,6 +94,7 @@ class _State:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     queued_at: dict[int, float] = field(default_factory=dict)  # message id -> enqueue time
+    replies: dict[int, Call] = field(default_factory=dict)  # user message id -> first reply
 
 
 class FakeBotApi:
@@ -259,7 +261,7 @@ class FakeBotApi:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                value = predicate(list(self._state.calls))
+                value = predicate(self._state.calls)
                 if value:
                     return value
                 left = deadline - time.monotonic()
@@ -271,11 +273,7 @@ class FakeBotApi:
     def wait_reply(self, message_id: int, timeout: float = 10.0) -> Call:
         """The sendMessage that replies to the user's message `message_id`."""
         return self.wait_for(
-            lambda calls: next(
-                (c for c in calls if c.method == "sendMessage" and c.reply_to == message_id), None
-            ),
-            timeout,
-            f"a reply to message {message_id}",
+            lambda _: self._state.replies.get(message_id), timeout, f"a reply to {message_id}"
         )
 
     def command(self, user: FakeUser, text: str, timeout: float = 10.0) -> Call:
@@ -306,14 +304,7 @@ class FakeBotApi:
         """Seconds from queuing user message `message_id` to the bot's reply arriving."""
         with self._cond:
             start = self._state.queued_at.get(message_id)
-            reply = next(
-                (
-                    c
-                    for c in self._state.calls
-                    if c.method == "sendMessage" and c.reply_to == message_id
-                ),
-                None,
-            )
+            reply = self._state.replies.get(message_id)
         return None if start is None or reply is None else reply.at - start
 
     # -- the HTTP side -----------------------------------------------------------------------
@@ -328,6 +319,8 @@ class FakeBotApi:
             with self._cond:
                 self._state.calls.append(call)
                 call.result = handler(params)
+                if method == "sendMessage" and call.reply_to is not None:
+                    self._state.replies.setdefault(call.reply_to, call)
                 self._cond.notify_all()
         except ApiError as exc:
             return {"ok": False, "error_code": exc.code, "description": exc.description}
@@ -417,6 +410,11 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            # Without this, Nagle's algorithm and delayed ACKs add ~40 ms to some responses.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def handle(self) -> None:
             # The bot closes long polls when it stops: not an error worth a traceback.

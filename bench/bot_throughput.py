@@ -1,0 +1,230 @@
+"""Bot latency and throughput on loopback: the real `palsy-bot` process against the fake Bot API.
+
+    .venv/bin/python -m bench.bot_throughput [--users 20] [--photos 10] [--single 40]
+
+Measures, from the moment an update is available to getUpdates until the bot's reply arrives
+at the fake server (so it includes long polling, getFile, the download, screening, sendMessage):
+- one user sending photos one after another: p50 and p95;
+- K users at once, each sending the next photo when the last is answered: photos per second,
+  p50 and p95;
+- the bot process's resident memory (peak, from /proc).
+
+Photos: London neutral faces re-encoded as Telegram does (longest side 1280, JPEG), so every
+photo runs the whole pipeline. The classifier is model/assets/classifier.onnx when present, else
+the tiny test classifier (says which): the tiny one costs almost nothing, so those figures
+leave out the CNN. Telegram's 30 messages a second cap is enforced inside the bot (PTB's
+AIORateLimiter), as in production; the per-user photo limit is lifted for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.bot_harness import TOKEN  # noqa: E402
+from tests.fake_bot_api import FakeBotApi, FakeUser  # noqa: E402
+from tests.onnx_fixtures import build_tiny_classifier  # noqa: E402
+
+LONDON = REPO.parent / "shared" / "data" / "faces" / "london" / "neutral"
+DEFAULT_MODEL = REPO / "model" / "assets" / "classifier.onnx"
+
+
+def telegram_jpeg(path: Path, longest: int = 1280) -> bytes:
+    image = Image.open(path).convert("RGB")
+    image.thumbnail((longest, longest))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=87)
+    return out.getvalue()
+
+
+def load_photos(count: int) -> tuple[list[bytes], str]:
+    paths = sorted(LONDON.glob("*_03.jpg"))[:count]
+    if paths:
+        return [telegram_jpeg(p) for p in paths], f"{len(paths)} London neutral faces, 1280 px"
+    # No face set: gradient images, which stop at the face detector (a cheaper path).
+    ramp = Image.linear_gradient("L").resize((1280, 960)).convert("RGB")
+    out = io.BytesIO()
+    ramp.save(out, "JPEG", quality=87)
+    return [out.getvalue()], "synthetic no-face 1280x960 (London set absent: cheaper path)"
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.stop_flag = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_flag.wait(0.1):
+            self.peak_kb = max(self.peak_kb, _status_kb(self.pid, "VmRSS"))
+
+    def high_water_kb(self) -> int:
+        return max(self.peak_kb, _status_kb(self.pid, "VmHWM"))
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def user_loop(api: FakeBotApi, user: FakeUser, photos: list[bytes], n: int, out: list) -> None:  # type: ignore[type-arg]
+    for i in range(n):
+        message_id = api.send_photo(user, photos[(user.id + i) % len(photos)])
+        api.wait_reply(message_id, timeout=120)
+        out.append(api.latency(message_id))
+
+
+def run_users(api: FakeBotApi, photos: list[bytes], users: int, each: int, first_id: int):  # type: ignore[no-untyped-def]
+    latencies: list[float] = []
+    threads = [
+        threading.Thread(
+            target=user_loop, args=(api, FakeUser(first_id + u), photos, each, latencies)
+        )
+        for u in range(users)
+    ]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, time.monotonic() - start
+
+
+def open_loop(api: FakeBotApi, photos: list[bytes], rate: float, seconds: float, first_id: int):  # type: ignore[no-untyped-def]
+    """Photos arriving at random (Poisson) at `rate` per second from 100 users, like real
+    traffic; returns latencies and the rate at which replies came back."""
+    rng = random.Random(0)
+    sent: list[int] = []
+    start = time.monotonic()
+    next_at = start
+    while next_at - start < seconds:
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        user = FakeUser(first_id + len(sent) % 100)
+        sent.append(api.send_photo(user, photos[len(sent) % len(photos)]))
+        next_at += rng.expovariate(rate)
+    for message_id in sent:
+        api.wait_reply(message_id, timeout=120)
+    latencies = [api.latency(m) for m in sent]
+    return latencies, len(sent) / (time.monotonic() - start)
+
+
+def summary(latencies: list[float]) -> dict[str, float]:
+    return {
+        "photos": len(latencies),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--photos", type=int, default=10, help="photos per concurrent user")
+    parser.add_argument("--single", type=int, default=40, help="photos for the one-user run")
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument(
+        "--rates", default="5,10", help="open-loop arrival rates (photos/s), comma-separated"
+    )
+    parser.add_argument("--seconds", type=float, default=10, help="length of each open-loop run")
+    args = parser.parse_args()
+
+    photos, photo_note = load_photos(20)
+    tmp = Path(tempfile.mkdtemp(prefix="bot-bench-"))
+    model = args.model or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
+    model_note = str(model) if model else "tiny test classifier (classifier.onnx absent)"
+    if model is None:
+        model = build_tiny_classifier(tmp / "tiny.onnx", bias={"normal": 6.0})
+
+    with FakeBotApi(TOKEN) as api:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "TELEGRAM_FILE_BASE_URL": api.file_base_url,
+            "PALSY_DATA_DIR": str(tmp / "data"),
+            "PALSY_PEPPER": "bench-pepper-0123456789abcdef",
+            "PALSY_MODEL_PATH": str(model),
+            "PALSY_RATE_LIMIT_PHOTOS": "1000000",
+            "PALSY_LOG_LEVEL": "WARNING",
+        }
+        bot = subprocess.Popen([str(Path(sys.executable).with_name("palsy-bot"))], env=env, cwd=tmp)
+        sampler = RssSampler(bot.pid)
+        sampler.start()
+        try:
+            api.wait_for(lambda calls: any(c.method == "deleteWebhook" for c in calls), 120)
+            run_users(api, photos, 2, 3, first_id=1)  # warm-up: every code path once
+            idle_kb = _status_kb(bot.pid, "VmRSS")
+            single, _ = run_users(api, photos, 1, args.single, first_id=100)
+            bot_cpu0, bench_cpu0 = _cpu_s(bot.pid), _own_cpu_s()
+            many, seconds = run_users(api, photos, args.users, args.photos, first_id=1000)
+            bot_cpu, bench_cpu = _cpu_s(bot.pid) - bot_cpu0, _own_cpu_s() - bench_cpu0
+            paced = {
+                rate: open_loop(api, photos, rate, args.seconds, first_id=10_000 * (i + 1))
+                for i, rate in enumerate(float(r) for r in args.rates.split(","))
+            }
+            peak_kb = sampler.high_water_kb()
+        finally:
+            sampler.stop_flag.set()
+            bot.send_signal(signal.SIGINT)
+            bot.wait(60)
+
+    figures = {
+        "photos": photo_note,
+        "classifier": model_note,
+        "cpus": os.cpu_count(),
+        "load_average_1m": os.getloadavg()[0],
+        "one_user": summary(single),
+        f"{args.users}_users": {
+            **summary(many),
+            "photos_per_s": round(len(many) / seconds, 1),
+            # CPU time per photo: the bot, and this process (fake server, simulated users).
+            "bot_cpu_ms_per_photo": round(bot_cpu / len(many) * 1000, 1),
+            "bench_cpu_ms_per_photo": round(bench_cpu / len(many) * 1000, 1),
+        },
+        "open_loop": {
+            f"{rate:g}/s": {**summary(lat), "served_per_s": round(served, 1)}
+            for rate, (lat, served) in paced.items()
+        },
+        "rss_mb": {"after_warmup": round(idle_kb / 1024, 1), "peak": round(peak_kb / 1024, 1)},
+    }
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
