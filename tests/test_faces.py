@@ -39,6 +39,8 @@ def test_blank_and_noise_images_have_no_face(detector: FaceDetector) -> None:
 def test_wrong_shape_is_a_value_error(detector: FaceDetector) -> None:
     with pytest.raises(ValueError):
         detector.detect(np.zeros((100, 100), np.uint8))
+    with pytest.raises(ValueError):
+        detector.detect(np.zeros((100, 100, 3), np.float32))
 
 
 def test_nms_keeps_best_of_overlapping_boxes() -> None:
