@@ -67,7 +67,9 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> np.ndarr
         width, height = image.size
         if width * height > limits.max_pixels:
             raise Rejected(Reason.TOO_MANY_PIXELS, f"{width}x{height} > {limits.max_pixels} px")
-        if min(width, height) < limits.min_side:
+        # Judged after the reduction to `max_side`: a 20000 x 200 strip would end 13 px high.
+        factor = max(1, math.ceil(max(width, height) / limits.max_side))
+        if min(width, height) / factor < limits.min_side:
             raise Rejected(Reason.TOO_SMALL, f"{width}x{height}, shorter side < {limits.min_side}")
         try:
             return _decode(image, limits.max_side)

@@ -213,7 +213,7 @@ def test_header_claiming_a_gigapixel() -> None:
     assert _reason(_grey_png(40000, 40000, idat=b"")) is Reason.TOO_MANY_PIXELS
 
 
-@pytest.mark.parametrize("size", [(1, 1), (20000, 50), (50, 20000), (127, 400)])
+@pytest.mark.parametrize("size", [(1, 1), (20000, 50), (50, 20000), (127, 400), (12000, 200)])
 def test_too_small(size: tuple[int, int]) -> None:
     assert _reason(_encode(Image.new("RGB", size), "PNG")) is Reason.TOO_SMALL
 
