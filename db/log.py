@@ -70,6 +70,7 @@ class ResultLog:
         self._state = threading.Condition()
         self._pending = 0  # ops submitted but not yet durable (in the database or the spool)
         self._stopping = threading.Event()
+        self._closed = False
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ---
@@ -84,6 +85,7 @@ class ResultLog:
 
     def close(self, timeout: float = 30.0) -> None:
         """Write or spool everything submitted so far, then stop the thread."""
+        self._closed = True
         if self._thread is not None:
             self._queue.put(_STOP)
             self._stopping.set()
@@ -111,6 +113,10 @@ class ResultLog:
         self._enqueue(OnsetAnswer(screening_id, sudden, tier))
 
     def _enqueue(self, op: Op) -> None:
+        if self._closed:
+            # Late arrivals during shutdown: no writer any more, so straight to the spool.
+            self.spool.append([op])
+            return
         with self._state:
             self._pending += 1
         self._queue.put(op)

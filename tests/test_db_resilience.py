@@ -168,3 +168,14 @@ def test_blocking_calls_say_when_the_database_is_down(db_backend: Backend) -> No
     with pytest.raises(StoreUnavailable):
         log.set_language(pseudonym, "hi")
     assert log.get_language(pseudonym) is None  # the bot falls back to Telegram's language
+
+
+def test_submit_after_close_goes_to_the_spool(sqlite_backend: Backend) -> None:
+    log = sqlite_backend.log()
+    log.close()
+    late = record()
+    log.submit(late)
+    assert [op.id for op in log.spool.read()] == [late.id]  # type: ignore[union-attr]
+    restarted = sqlite_backend.log()
+    assert restarted.flush()
+    assert [row["id"] for row in restarted.store.export_rows()] == [late.id]
