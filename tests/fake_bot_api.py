@@ -102,6 +102,7 @@ class FakeBotApi:
 
     def __init__(self, token: str, host: str = "127.0.0.1", port: int = 0) -> None:
         self.token = token
+        self._host = host
         self._state = _State()
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
@@ -139,8 +140,8 @@ class FakeBotApi:
 
     @property
     def root(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://{self._host}:{port}"
 
     @property
     def base_url(self) -> str:

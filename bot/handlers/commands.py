@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.config import LANGUAGES
+from bot.handlers.parts import message_of, query_of, user_of
 from bot.i18n import Texts, catalog
 from bot.services import services
 
@@ -23,17 +24,17 @@ async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
     text = "\n\n".join([t("start.intro"), t("privacy"), t("tips"), t("emergency.footer")])
-    await update.effective_message.reply_html(text)
+    await message_of(update).reply_html(text)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
-    await update.effective_message.reply_html("\n\n".join([t("help"), t("tips")]))
+    await message_of(update).reply_html("\n\n".join([t("help"), t("tips")]))
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
-    await update.effective_message.reply_html(t("privacy"))
+    await message_of(update).reply_html(t("privacy"))
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -43,13 +44,13 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         InlineKeyboardButton(catalog(code)["language.name"], callback_data=LANGUAGE_PREFIX + code)
         for code in LANGUAGES
     ]
-    await update.effective_message.reply_html(
+    await message_of(update).reply_html(
         t("language.choose"), reply_markup=InlineKeyboardMarkup([buttons])
     )
 
 
 async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
+    query = query_of(update)
     code = (query.data or "").removeprefix(LANGUAGE_PREFIX)
     if code not in LANGUAGES:
         await query.answer()
@@ -64,20 +65,20 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
     svc = services(context)
-    if svc.pseudonym(update.effective_user) is None:
-        await update.effective_message.reply_html(t("forget.anonymous"))
+    if svc.pseudonym(user_of(update)) is None:
+        await message_of(update).reply_html(t("forget.anonymous"))
         return
     buttons = [
         InlineKeyboardButton(t("forget.yes"), callback_data=FORGET_YES),
         InlineKeyboardButton(t("forget.no"), callback_data=FORGET_NO),
     ]
-    await update.effective_message.reply_html(
+    await message_of(update).reply_html(
         t("forget.confirm"), reply_markup=InlineKeyboardMarkup([buttons])
     )
 
 
 async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
+    query = query_of(update)
     svc = services(context)
     t = await _texts(update, context)
     await query.answer()

@@ -13,13 +13,14 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, Document, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
 from bot.handlers.onset import onset_data
+from bot.handlers.parts import message_of, user_of
 from bot.screening import rejected, to_record
 from bot.services import Services, services
 from model.reasons import Reason
@@ -32,10 +33,7 @@ DOWNLOAD_TIMEOUT_S = 60.0  # slow networks: a 20 MB file at 3 Mbit/s
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic")
 
 
-def is_image_document(message: Message) -> bool:
-    doc = message.document
-    if doc is None:
-        return False
+def is_image_document(doc: Document) -> bool:
     if (doc.mime_type or "").startswith("image/"):
         return True
     return (doc.file_name or "").lower().endswith(IMAGE_EXTENSIONS)
@@ -59,17 +57,16 @@ async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+    message = message_of(update)
     largest = message.photo[-1]  # Telegram lists sizes smallest first
     await _screen_file(update, context, largest.file_id, largest.file_size, "photo")
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if not is_image_document(message):
+    doc = message_of(update).document
+    if doc is None or not is_image_document(doc):
         await not_a_photo(update, context, key="hint.not_image_file")
         return
-    doc = message.document
     await _screen_file(update, context, doc.file_id, doc.file_size, "document")
 
 
@@ -77,7 +74,7 @@ async def not_a_photo(
     update: Update, context: ContextTypes.DEFAULT_TYPE, key: str = "hint.send_photo"
 ) -> None:
     t = await services(context).user_texts(update.effective_user)
-    await update.effective_message.reply_html(t(key), do_quote=True)
+    await message_of(update).reply_html(t(key), do_quote=True)
 
 
 async def _screen_file(
@@ -88,8 +85,8 @@ async def _screen_file(
     kind: str,
 ) -> None:
     svc = services(context)
-    message = update.effective_message
-    user = update.effective_user
+    message = message_of(update)
+    user = user_of(update)
     language = await svc.language(user)
     t = svc.texts(language)
 
@@ -132,7 +129,7 @@ def _log_result(
     record = to_record(
         result,
         record_id=record_id,
-        pseudonym=svc.pseudonym(update.effective_user),
+        pseudonym=svc.pseudonym(user_of(update)),
         input_kind=kind,
         locale=language,
     )

@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.handlers.parts import query_of
 from bot.services import services
 from model.labels import parse_label
 from model.result import ScreeningResult
@@ -37,7 +38,7 @@ def parse_onset(data: str) -> tuple[bool, str, str, float] | None:
 
 
 async def onset_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
+    query = query_of(update)
     await query.answer()
     parsed = parse_onset(query.data or "")
     if parsed is None:
