@@ -1,4 +1,14 @@
-"""Alembic, run programmatically from the migrations inside the package (no alembic.ini)."""
+"""Alembic, run programmatically from the migrations inside the package (no alembic.ini).
+
+A new revision, after changing db/models.py, against a database at the current head:
+
+    python -c "from alembic import command; from db.engine import engine_for; \
+      from db.migrate import alembic_config; from db.settings import DbSettings; \
+      command.revision(alembic_config(engine_for(DbSettings.from_env())), 'what changed', \
+      autogenerate=True)"
+
+then review the generated file (types, constraint names) and run the drift test.
+"""
 
 from __future__ import annotations
 
