@@ -24,6 +24,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -143,6 +144,17 @@ def open_loop(api: FakeBotApi, photos: list[bytes], rate: float, seconds: float,
     return latencies, len(sent) / (time.monotonic() - start)
 
 
+def pipeline_timings(database: Path) -> dict[str, float]:
+    """Median wall time of each Screener stage, from the timings the bot logged per screening."""
+    with sqlite3.connect(database) as connection:
+        rows = [json.loads(t) for (t,) in connection.execute("SELECT timings_ms FROM screenings")]
+    stages = {stage for row in rows for stage in row}
+    return {
+        stage: round(statistics.median(row[stage] for row in rows if stage in row), 1)
+        for stage in sorted(stages)
+    }
+
+
 def summary(latencies: list[float]) -> dict[str, float]:
     return {
         "photos": len(latencies),
@@ -220,6 +232,7 @@ def main() -> int:
             f"{rate:g}/s": {**summary(lat), "served_per_s": round(served, 1)}
             for rate, (lat, served) in paced.items()
         },
+        "pipeline_ms_median": pipeline_timings(tmp / "data" / "palsy.sqlite3"),
         "rss_mb": {"after_warmup": round(idle_kb / 1024, 1), "peak": round(peak_kb / 1024, 1)},
     }
     print(json.dumps(figures, indent=2))
