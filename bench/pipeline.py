@@ -59,13 +59,15 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def child(images: Path, model: Path, repeats: int) -> dict:
+def child(images: Path, model: Path, repeats: int, max_side: int | None) -> dict:
     import resource
 
+    from model.decode import DecodeLimits
     from model.pipeline import Screener
 
     datas = [p.read_bytes() for p in sorted(images.glob("*.jpg"))]
-    screener = Screener(classifier_path=model, threads=1)
+    limits = DecodeLimits() if max_side is None else DecodeLimits(max_side=max_side)
+    screener = Screener(classifier_path=model, threads=1, limits=limits)
     first = screener.screen(datas[0])
     startup_s = time.perf_counter() - T0
     for data in datas[:3]:  # warm-up
@@ -88,6 +90,7 @@ def child(images: Path, model: Path, repeats: int) -> dict:
                 stages.setdefault("decode+detect+landmarks+classify", []).append(core)
     return {
         "model": {"name": screener.classifier.info.name, "path": str(model)},
+        "max_side": limits.max_side,
         "first_result": first.reason.value if first.reason else first.status,
         "startup_s": round(startup_s, 3),
         "runs": len(wall),
@@ -131,11 +134,18 @@ def main() -> int:
     p.add_argument("--images", type=int, default=20)
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--model", type=Path, default=None, help="classifier (default: bundled)")
+    p.add_argument(
+        "--max-side",
+        type=int,
+        default=None,
+        help="DecodeLimits.max_side (default: its default); training must use the same value",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--child", nargs=2, metavar=("IMAGES", "MODEL"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        print(json.dumps(child(Path(args.child[0]), Path(args.child[1]), args.repeats)))
+        found = child(Path(args.child[0]), Path(args.child[1]), args.repeats, args.max_side)
+        print(json.dumps(found))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -152,12 +162,15 @@ def main() -> int:
         env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
         cmd = [sys.executable, "-m", "bench.pipeline", "--child", str(work), str(model)]
         cmd += ["--repeats", str(args.repeats)]
+        if args.max_side:
+            cmd += ["--max-side", str(args.max_side)]
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, check=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
     result |= {"images": f"{args.images} x 1280x960 JPEG q90 from {source}", "classifier": which}
     result["machine"] = machine()
     print(f"machine: {json.dumps(result['machine'])}")
-    print(f"images: {result['images']}\nclassifier: {which}")
+    print(f"images: {result['images']}, decoded with max_side {result['max_side']}")
+    print(f"classifier: {which}")
     print(f"runs: {result['runs']} on one thread; outcomes: {result['outcomes']}")
     print(f"start-up (imports + load + first result): {result['startup_s']:.2f} s")
     print(f"{'stage':<34}{'p50 ms':>9}{'p95 ms':>9}")
