@@ -210,8 +210,11 @@ def test_non_image_file_and_other_messages_get_a_hint_without_download(healthy: 
     assert len(api.calls("getFile")) == before
 
 
-def test_corrupt_image_document_and_oversized_file(healthy: Rig) -> None:
+def test_image_files_synthetic_corrupt_and_oversized(healthy: Rig, no_face_jpeg: bytes) -> None:
     api, t, user = healthy.api, healthy.texts(), healthy.user()
+    named = api.send_document(user, no_face_jpeg, file_name="scan.JPG", mime_type=None)
+    assert t("reject.no_face") in api.wait_reply(named).text  # recognised by its name alone
+    assert [r["input_kind"] for r in healthy.rows(user)] == ["document"]
     broken = api.send_document(user, b"\xff\xd8\xff\xe0 not really a jpeg", file_name="a.jpg")
     assert t("reject.title") in api.wait_reply(broken).text
     before = len(api.calls("getFile"))
