@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -29,6 +29,9 @@ class DetectedFace(Protocol):
 
     @property
     def box(self) -> tuple[float, float, float, float]: ...
+
+
+F = TypeVar("F", bound=DetectedFace)
 
 
 @dataclass(frozen=True)
@@ -126,9 +129,9 @@ def measure(rgb: np.ndarray, face: DetectedFace) -> QualityMeasures:
 
 def check_quality(
     rgb: np.ndarray,
-    faces: Sequence[DetectedFace],
+    faces: Sequence[F],
     thresholds: QualityThresholds = QualityThresholds(),
-) -> tuple[DetectedFace, QualityMeasures]:
+) -> tuple[F, QualityMeasures]:
     """The one face to screen and its measures, or raise `Rejected` with the first failure.
 
     Order: count, size, exposure, sharpness (a dark photo also looks soft: light comes first).
