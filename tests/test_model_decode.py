@@ -127,9 +127,10 @@ def test_exif_orientation_is_applied() -> None:
     assert out[5, 155].mean() > 200 and out[5, 5].mean() < 50
 
 
-def test_animated_gif_uses_the_first_frame() -> None:
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])  # PNG with save_all is APNG
+def test_animations_use_the_first_frame(fmt: str) -> None:
     frames = [Image.new("RGB", (150, 150), colour) for colour in ((0, 0, 255), (255, 0, 0))]
-    data = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    data = _encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100)
     assert Image.open(io.BytesIO(data)).n_frames == 2
     r, _, b = decode_image(data)[75, 75].tolist()
     assert b > 200 and r < 50

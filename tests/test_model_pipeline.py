@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from model.classifier import ModelMissingError
@@ -176,3 +178,29 @@ def test_exif_rotated_photo_is_screened_upright(
     stored.save(buf, "JPEG", quality=92, exif=exif)
     result = screener.screen(buf.getvalue())
     assert result.status == "ok", result.reason
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    width=st.integers(1, 700),
+    height=st.integers(1, 700),
+    mode=st.sampled_from(["RGB", "L", "RGBA", "P", "CMYK", "I;16"]),
+    fmt=st.sampled_from(["PNG", "JPEG", "BMP", "GIF", "WEBP"]),
+    seed=st.integers(0, 2**16),
+)
+def test_any_picture_gives_a_result(
+    screener: Screener, width: int, height: int, mode: str, fmt: str, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    image = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    image = image.convert(mode) if mode != "I;16" else image.convert("L").convert("I;16")
+    buf = io.BytesIO()
+    try:
+        image.save(buf, fmt)
+    except (OSError, ValueError, KeyError):
+        return  # this format cannot hold this mode: nothing to screen
+    result = screener.screen(buf.getvalue())
+    assert result.status in ("ok", "rejected")
+    assert (result.status == "ok") == (result.reason is None)
