@@ -130,6 +130,7 @@ async def _on_start(app: Application) -> None:  # type: ignore[type-arg]
         await app.bot.set_my_commands(
             [BotCommand(name, t(f"cmd.{name}")) for name in COMMANDS], language_code=language
         )
+    await _purge(services)
     app.bot_data[_TASK_KEY] = asyncio.create_task(_maintenance(services))
 
 
@@ -144,21 +145,27 @@ async def _on_stop(app: Application) -> None:  # type: ignore[type-arg]
     await asyncio.to_thread(services.results.close)
 
 
+async def _purge(services: Services) -> None:
+    """Delete rows past retention; a database that is down is tried again next time."""
+    days = services.retention_days
+    try:
+        purged = await asyncio.to_thread(services.results.purge, timedelta(days=days))
+    except Exception as exc:
+        log.warning("purge failed: %s", type(exc).__name__)
+        return
+    log.info("purged %d screening(s) older than %d days", purged, days)
+
+
 async def _maintenance(services: Services) -> None:
-    """Heartbeat for `palsy-bot --alive`, and the daily purge of rows past retention."""
-    last_purge = -PURGE_EVERY_S
+    """Heartbeat for `palsy-bot --alive`, and the daily purge (the first ran at start)."""
+    last_purge = time.monotonic()
     while True:
         with contextlib.suppress(OSError):
             services.heartbeat.parent.mkdir(parents=True, exist_ok=True)
             services.heartbeat.touch()
         if time.monotonic() - last_purge >= PURGE_EVERY_S:
             last_purge = time.monotonic()
-            try:
-                days = services.retention_days
-                purged = await asyncio.to_thread(services.results.purge, timedelta(days=days))
-                log.info("purged %d screening(s) older than %d days", purged, days)
-            except Exception as exc:  # the database may be down; try again tomorrow
-                log.warning("purge failed: %s", type(exc).__name__)
+            await _purge(services)
         await asyncio.sleep(HEARTBEAT_EVERY_S)
 
 

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot.i18n import Texts
+from db.log import ResultLog
+from db.records import ScreeningRecord
+from db.settings import DbSettings
 from db.store import SCREENINGS, USER_PREFS
 from tests.bot_harness import TOKEN, RunningBot, bot_env
 from tests.fake_bot_api import Call, FakeBotApi, FakeUser
@@ -357,3 +361,20 @@ def _post(url: str, update: dict, secret: str) -> int:  # type: ignore[type-arg]
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+def test_rows_past_retention_are_purged_at_start(tmp_path: Path) -> None:
+    classifier = build_tiny_classifier(tmp_path / "c.onnx")
+    with FakeBotApi(TOKEN) as api:
+        env = bot_env(api, tmp_path / "data", classifier, PALSY_RETENTION_DAYS="30")
+        settings = DbSettings.from_env(env)
+        old, recent = (datetime.now(UTC) - timedelta(days=d) for d in (31, 29))
+        with ResultLog(settings) as results:
+            for created_at in (old, recent):
+                row = {"status": "ok", "tier": "no_signs", "input_kind": "photo"}
+                results.submit(ScreeningRecord(**row, created_at=created_at))
+            assert results.flush(10)
+        with RunningBot(env) as bot:
+            with bot.services.results.engine.connect() as connection:
+                ages = connection.execute(select(SCREENINGS.c.created_at)).scalars().all()
+    assert [a.date() for a in ages] == [recent.date()]
