@@ -28,14 +28,17 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, WebPImagePlugin
+from PIL import (
+    Image,
+    ImageOps,
+    WebPImagePlugin,  # noqa: F401 (registers WebP for `formats=`)
+)
 
 from model.reasons import Reason, Rejected
 
 # Openers tried, in order. Many phone JPEGs carry extra pictures: Pillow's JPEG opener returns
 # them with format "MPO". Importing the WebP plugin registers it without `Image.init()`.
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "BMP", "GIF")
-assert WebPImagePlugin
 # Transparent pixels become this colour: a plain light background, like a passport photo.
 BACKGROUND = (255, 255, 255)
 
@@ -73,8 +76,6 @@ def decode_image(data: bytes, limits: DecodeLimits = DecodeLimits()) -> np.ndarr
             raise Rejected(Reason.TOO_SMALL, f"{width}x{height}, shorter side < {limits.min_side}")
         try:
             return _decode(image, limits.max_side)
-        except Rejected:
-            raise
         except Exception as exc:  # truncated data, bad chunks, broken EXIF...
             raise Rejected(Reason.CORRUPT, f"{type(exc).__name__}: {exc}") from None
 
