@@ -147,7 +147,8 @@ def open_loop(api: FakeBotApi, photos: list[bytes], rate: float, seconds: float,
 def pipeline_timings(database: Path) -> dict[str, float]:
     """Median wall time of each Screener stage, from the timings the bot logged per screening."""
     with sqlite3.connect(database) as connection:
-        rows = [json.loads(t) for (t,) in connection.execute("SELECT timings_ms FROM screenings")]
+        query = "SELECT timings_ms FROM screenings WHERE status = 'ok'"
+        rows = [json.loads(t) for (t,) in connection.execute(query)]
     stages = {stage for row in rows for stage in row}
     return {
         stage: round(statistics.median(row[stage] for row in rows if stage in row), 1)
@@ -205,6 +206,12 @@ def main() -> int:
             bot_cpu0, bench_cpu0 = _cpu_s(bot.pid), _own_cpu_s()
             many, seconds = run_users(api, photos, args.users, args.photos, first_id=1000)
             bot_cpu, bench_cpu = _cpu_s(bot.pid) - bot_cpu0, _own_cpu_s() - bench_cpu0
+            # The bot without the screening cost: photos that fail to decode at once, so what is
+            # left is PTB, HTTP, the download, the reply and the result log.
+            cpu0 = _cpu_s(bot.pid)
+            junk = [b"not a picture" * 1000]
+            bare, bare_s = run_users(api, junk, args.users, args.photos * 2, first_id=5000)
+            bare_cpu = _cpu_s(bot.pid) - cpu0
             paced = {
                 rate: open_loop(api, photos, rate, args.seconds, first_id=10_000 * (i + 1))
                 for i, rate in enumerate(float(r) for r in args.rates.split(","))
@@ -227,6 +234,11 @@ def main() -> int:
             # CPU time per photo: the bot, and this process (fake server, simulated users).
             "bot_cpu_ms_per_photo": round(bot_cpu / len(many) * 1000, 1),
             "bench_cpu_ms_per_photo": round(bench_cpu / len(many) * 1000, 1),
+        },
+        "bot_without_screening": {
+            **summary(bare),
+            "photos_per_s": round(len(bare) / bare_s, 1),
+            "bot_cpu_ms_per_photo": round(bare_cpu / len(bare) * 1000, 1),
         },
         "open_loop": {
             f"{rate:g}/s": {**summary(lat), "served_per_s": round(served, 1)}
