@@ -76,6 +76,7 @@ def test_near_duplicates_and_mirrors_are_linked_and_counted() -> None:
     assert (0, 6) in pairs and (1, 7) in pairs
     g = groups(None, near_duplicate_pairs(h), len(images))
     assert g[0] == g[6] and g[1] == g[7] and len(set(g)) == 6
+    assert list(groups(list("aabbcccd"), near_duplicate_pairs(h), 8)) == [0, 0, 2, 2, 4, 4, 4, 7]
     report = leakage(np.array([0, 1, 2, 3]), np.array([4, 5, 6, 7]), h, subjects=list("abcdabcd"))
     assert report["near_duplicate_in_train"] == 2
     assert report["subject_in_train"] == 4

@@ -63,7 +63,7 @@ def make_split(cfg: TrainConfig, data: Data) -> tuple[np.ndarray, np.ndarray, di
         "used": cfg.split,
         "near_duplicate_pairs": len(pairs),
         "groups": len(np.unique(group_ids)),
-        "group_source": "subjects.csv + pHash clusters" if data.subjects else "pHash clusters",
+        "group_source": "subjects.csv" if data.subjects else "pHash clusters",
     }
     for name, (tr, va) in candidates.items():
         info[name] = splits.leakage(tr, va, data.hashes, data.subjects)
