@@ -35,7 +35,14 @@ from db.settings import DbSettings
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
-COMMANDS = ("start", "help", "privacy", "language", "forget")
+# Command -> handler, in the order the menu lists them.
+COMMANDS = {
+    "start": commands.start,
+    "help": commands.help_command,
+    "privacy": commands.privacy,
+    "language": commands.language,
+    "forget": commands.forget,
+}
 HEARTBEAT_NAME = "heartbeat"
 HEARTBEAT_EVERY_S = 30.0
 PURGE_EVERY_S = 24 * 3600.0
@@ -102,19 +109,14 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
     app.bot_data[SERVICES_KEY] = services
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     # Order matters: commands, then buttons, then photos and documents, then the hint.
-    for name, callback in (
-        ("start", commands.start),
-        ("help", commands.help_command),
-        ("privacy", commands.privacy),
-        ("language", commands.language),
-        ("forget", commands.forget),
-    ):
+    for name, callback in COMMANDS.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
-    app.add_handler(CallbackQueryHandler(onset.onset_answer, pattern=f"^{onset.PREFIX}"))
-    app.add_handler(
-        CallbackQueryHandler(commands.language_chosen, pattern=f"^{commands.LANGUAGE_PREFIX}")
-    )
-    app.add_handler(CallbackQueryHandler(commands.forget_chosen, pattern="^forget:"))
+    for callback, prefix in (
+        (onset.onset_answer, onset.PREFIX),
+        (commands.language_chosen, commands.LANGUAGE_PREFIX),
+        (commands.forget_chosen, commands.FORGET_PREFIX),
+    ):
+        app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}"))
     app.add_handler(MessageHandler(private & filters.PHOTO, media.photo))
     app.add_handler(MessageHandler(private & filters.Document.ALL, media.document))
     app.add_handler(MessageHandler(private, media.not_a_photo))

@@ -13,8 +13,9 @@ from bot.i18n import Texts, catalog
 from bot.services import services
 
 LANGUAGE_PREFIX = "lang:"
-FORGET_YES = "forget:yes"
-FORGET_NO = "forget:no"
+FORGET_PREFIX = "forget:"
+FORGET_YES = FORGET_PREFIX + "yes"
+FORGET_NO = FORGET_PREFIX + "no"
 
 
 async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
