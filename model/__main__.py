@@ -42,8 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fmt(value: float | str) -> str:
-    return f"{value:+.3f}" if isinstance(value, float) else str(value)
+def _fmt(name: str, value: float | str) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.3f}" if name == "eye_ratio" else f"{value:+.3f}"  # signed: left - right
 
 
 def report(path: Path, result: ScreeningResult) -> str:
@@ -65,7 +67,7 @@ def report(path: Path, result: ScreeningResult) -> str:
         lines.append(f"  classes:   {probs}")
     if result.asymmetry:
         shown = [k for k in READABLE_MEASURES if k in result.asymmetry]
-        asym = ", ".join(f"{k} {_fmt(result.asymmetry[k])}" for k in shown)
+        asym = ", ".join(f"{k} {_fmt(k, result.asymmetry[k])}" for k in shown)
         lines.append(f"  asymmetry: {asym} (pupil distances; subject's sides)")
     if result.face:
         f = result.face
