@@ -36,7 +36,9 @@ BIASES = {
     "healthy": {"normal": 6.0},
     "severe": {"severe_mouth": 6.0},
     "moderate": {"moderate_mouth": 6.0},
+    "anonymous": {"normal": 6.0},
 }
+EXTRA_ENV = {"anonymous": {"PALSY_ANONYMOUS": "1"}}
 
 
 class Rig:
@@ -45,7 +47,8 @@ class Rig:
     def __init__(self, root: Path, kind: str) -> None:
         classifier = build_tiny_classifier(root / f"{kind}.onnx", bias=BIASES[kind])
         self.api = FakeBotApi(TOKEN).start()
-        self.bot = RunningBot(bot_env(self.api, root / f"data-{kind}", classifier)).start()
+        env = bot_env(self.api, root / f"data-{kind}", classifier, **EXTRA_ENV.get(kind, {}))
+        self.bot = RunningBot(env).start()
         self.services = self.bot.services
         self._next_user = 1000
 
@@ -304,6 +307,20 @@ def test_failure_inside_a_handler_gets_an_apology(healthy: Rig) -> None:
         lambda calls: [c for c in calls if c.chat_id == user.id and t("error.apology") in c.text]
     )
     assert t("emergency.footer") in apology[0].text
+
+
+def test_anonymous_mode_links_nothing_and_says_so(
+    rigs: dict[str, Rig], no_face_jpeg: bytes
+) -> None:
+    rig = rigs["anonymous"]
+    api, t, user = rig.api, rig.texts(), rig.user()
+    assert api.command(user, "/privacy").text == t("privacy.anonymous")
+    api.wait_reply(api.send_photo(user, no_face_jpeg))
+    assert api.command(user, "/forget").text == t("forget.anonymous")
+    assert rig.services.results.flush(10)
+    with rig.services.results.engine.connect() as connection:
+        pseudonyms = connection.execute(select(SCREENINGS.c.pseudonym)).scalars().all()
+    assert pseudonyms == [None]
 
 
 # --- webhook mode -----------------------------------------------------------------------------

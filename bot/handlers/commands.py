@@ -22,9 +22,14 @@ async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
     return await services(context).user_texts(update.effective_user)
 
 
+def _privacy_key(context: ContextTypes.DEFAULT_TYPE) -> str:
+    return "privacy.anonymous" if services(context).pseudonyms.anonymous else "privacy"
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
-    text = "\n\n".join([t("start.intro"), t("privacy"), t("tips"), t("emergency.footer")])
+    privacy_text = t(_privacy_key(context))
+    text = "\n\n".join([t("start.intro"), privacy_text, t("tips"), t("emergency.footer")])
     await message_of(update).reply_html(text)
 
 
@@ -35,7 +40,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
-    await message_of(update).reply_html(t("privacy"))
+    await message_of(update).reply_html(t(_privacy_key(context)))
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
