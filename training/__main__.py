@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--augment", action="store_true", help="brightness/contrast/rotation/...")
     t.add_argument("--cache", type=Path, default=Path("cache"), help="preprocessed-array cache")
     t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--learning-rate", type=float, default=1e-3, help="Adam (paper: 1e-3)")
+    t.add_argument(
+        "--time-budget-min", type=float, default=None, help="stop early rather than overrun"
+    )
 
     e = sub.add_parser("export", help="export a run to ONNX (parity-checked)")
     e.add_argument("run", type=Path)
@@ -92,7 +96,8 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         data=args.data, out=args.out, split=args.split, validation_split=args.validation_split,
         seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, augment=args.augment,
-        cache_dir=args.cache, threads=args.threads,
+        cache_dir=args.cache, threads=args.threads, learning_rate=args.learning_rate,
+        time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
     )  # fmt: skip
     out = run(cfg)
     val = out["validation"]

@@ -25,9 +25,9 @@ def paper_cnn(n_classes: int, size: int = 224) -> keras.Model:
     return keras.Model(inputs, outputs, name="paper_cnn")
 
 
-def compile_paper(model: keras.Model) -> keras.Model:
+def compile_paper(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
     model.compile(
-        optimizer=keras.optimizers.Adam(),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )

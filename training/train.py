@@ -32,6 +32,9 @@ class TrainConfig:
     augment: bool = False
     size: int = 224  # 224 is the contract; smaller only for tests
     cache_dir: Path | None = Path("cache")
+    learning_rate: float = 1e-3  # Keras' Adam default, as in the paper
+    # Stop after the epoch that would otherwise overrun this many seconds of fitting (None: never).
+    time_budget_s: float | None = None
     threads: int = 2
     progress: bool = True
 
@@ -153,7 +156,8 @@ def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray
         .batch(64)
         .map(lambda x, y: (tf.cast(x, tf.float32), y))
     )
-    model = compile_paper(paper_cnn(n_cls, cfg.size))
+    model = compile_paper(paper_cnn(n_cls, cfg.size), cfg.learning_rate)
+    fit_start = time.perf_counter()
     history: dict[str, list[float]] = {}
     cfg.out.mkdir(parents=True, exist_ok=True)
 
@@ -167,6 +171,12 @@ def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray
             history.setdefault("epoch_seconds", []).append(time.perf_counter() - self.t0)
             report.write_json(cfg.out / "history.json", history)
             self.model.save(cfg.out / "last.keras")
+            spent = time.perf_counter() - fit_start
+            if (
+                cfg.time_budget_s
+                and spent + np.median(history["epoch_seconds"]) > cfg.time_budget_s
+            ):
+                self.model.stop_training = True
 
     model.fit(
         train_ds,
