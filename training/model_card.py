@@ -90,6 +90,10 @@ def write_card(
         )
     extra = "".join(f"- {n}\n" for n in (notes or []))
     meta = exp["metadata"]
+    lr = float(cfg.get("learning_rate", 1e-3))
+    lr_note = "" if lr == 1e-3 else "; the paper uses Keras' default 1e-3"
+    counts = ", ".join(f"{c} {n}" for c, n in ds["per_class"].items())
+    subset_note = f" {synth['note']}." if synth.get("note") else ""
     secs = rep.get("seconds_per_epoch_median")
     text = f"""# Model card: palsy classifier `{meta["version"]}`
 
@@ -122,7 +126,7 @@ model must be trained or validated on real, consented clinical photos and the me
 The London set holds 102 healthy adults (aged 18–54; 53 male, 49 female), a neutral and a smiling
 photo each, who consented to altered use of their images. `palsy-train synth` made
 {ds["images"]} images ({synth.get("variants_per_photo_and_class", "?")} per photo and class) in
-{len(ds["classes"])} classes: {", ".join(f"{c} {n}" for c, n in ds["per_class"].items())}.
+{len(ds["classes"])} classes: {counts}.{subset_note}
 
 - **Palsy is simulated on one side** (image-left or image-right at random) by moving landmarks
   and warping the image (moving least squares). Control points: the hand-placed `.tem` templates
@@ -149,7 +153,8 @@ photo each, who consented to altered use of their images. `palsy-train synth` ma
 The paper's recipe (Dua & Sharma 2025): Rescaling(1/255); Conv2D 16/32/64/128 (3×3, relu,
 'same'), each followed by MaxPooling2D and Dropout(0.25); Flatten; Dense(256, relu);
 Dense({len(val["classes"])}) logits; {"6,522,023" if len(val["classes"]) == 7 else "see report"}
-parameters. Adam (default learning rate), SparseCategoricalCrossentropy(from_logits=True), batch
+parameters. Adam (learning rate {cfg.get("learning_rate", 1e-3):g}{lr_note}),
+SparseCategoricalCrossentropy(from_logits=True), batch
 {cfg["batch_size"]}, **{rep["epochs_run"]} epochs** (configured: {cfg["epochs"]}), seed
 {cfg["seed"]}, augmentation {"on" if cfg["augment"] else "off (paper parity)"}. The shipped
 weights are those of the last epoch (no epoch picked on validation). Median
