@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from telegram.ext import Application
@@ -22,6 +22,7 @@ from bot.app import build_application, create_services, run
 from bot.config import BotSettings
 from bot.screening import ScreenerLike
 from bot.services import Services
+from db.log import ResultLog
 from db.settings import DbSettings
 from tests.fake_bot_api import FakeBotApi
 
@@ -66,10 +67,16 @@ class RunningBot:
         env: Mapping[str, str],
         screener: ScreenerLike | None = None,
         start_timeout: float = 30.0,
+        result_log: Callable[[DbSettings], ResultLog] | None = None,
     ) -> None:
+        """`result_log` builds the ResultLog instead of the default (fault tests: fast retries,
+        a chosen engine)."""
         self.settings = BotSettings.from_env(env)
         self.db_settings = DbSettings.from_env(env)
         self.services: Services = create_services(self.settings, self.db_settings, screener)
+        if result_log is not None:
+            self.services.results.engine.dispose()  # never started: nothing else to close
+            self.services.results = result_log(self.db_settings)
         self.app = build_application(self.services)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = threading.Event()

@@ -12,6 +12,12 @@ Use:
         reply = api.wait_reply(msg_id)         # the sendMessage that answers that photo
         api.calls("sendChatAction")            # everything the bot sent, by method
 
+Faults, for fault-injection tests: `api.inject("sendMessage", Fault.server_error())` makes the
+next sendMessage answer 502 instead (one fault per request, in order; "file" names downloads):
+`Fault.too_many(retry_after)`, `Fault.server_error(status)`, `Fault.slow(s)` (answers late),
+`Fault.hang(s)` (never answers: the client times out; the request is not carried out) and
+`Fault.reset()` (TCP reset, no answer). `api.faults_served` lists what was played.
+
 Stdlib only (http.server in a thread), so a bench script can import it too.
 """
 
@@ -21,6 +27,7 @@ import contextlib
 import itertools
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -88,6 +95,35 @@ class Call:
         return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
 
+@dataclass(frozen=True)
+class Fault:
+    """How the fake server misbehaves for one request."""
+
+    kind: str  # "429", "5xx", "slow", "hang", "reset"
+    seconds: float = 0.0  # retry_after for 429; the delay for slow and hang
+    status: int = 502
+
+    @classmethod
+    def too_many(cls, retry_after: int = 1) -> Fault:
+        return cls("429", float(retry_after), 429)
+
+    @classmethod
+    def server_error(cls, status: int = 502) -> Fault:
+        return cls("5xx", status=status)
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        return cls("slow", seconds)
+
+    @classmethod
+    def hang(cls, seconds: float) -> Fault:
+        return cls("hang", seconds)
+
+    @classmethod
+    def reset(cls) -> Fault:
+        return cls("reset")
+
+
 @dataclass
 class _State:
     updates: list[JSON] = field(default_factory=list)
@@ -95,6 +131,8 @@ class _State:
     calls: list[Call] = field(default_factory=list)
     queued_at: dict[int, float] = field(default_factory=dict)  # message id -> enqueue time
     replies: dict[int, Call] = field(default_factory=dict)  # user message id -> first reply
+    faults: dict[str, list[Fault]] = field(default_factory=dict)  # method -> faults to play
+    faults_served: list[tuple[str, Fault]] = field(default_factory=list)
 
 
 class FakeBotApi:
@@ -244,6 +282,31 @@ class FakeBotApi:
             if message_id is not None:
                 self._state.queued_at[message_id] = time.monotonic()
             self._cond.notify_all()
+
+    # -- faults ------------------------------------------------------------------------------
+    def inject(self, method: str, *faults: Fault) -> None:
+        """Play `faults` on the next requests for `method` ("file": downloads), one each."""
+        with self._cond:
+            self._state.faults.setdefault(method, []).extend(faults)
+
+    @property
+    def faults_served(self) -> list[tuple[str, Fault]]:
+        with self._cond:
+            return list(self._state.faults_served)
+
+    def faults_left(self) -> int:
+        with self._cond:
+            return sum(len(f) for f in self._state.faults.values())
+
+    def _take_fault(self, method: str) -> Fault | None:
+        with self._cond:
+            queued = self._state.faults.get(method)
+            if not queued:
+                return None
+            fault = queued.pop(0)
+            self._state.faults_served.append((method, fault))
+            self._cond.notify_all()
+            return fault
 
     # -- what the bot did --------------------------------------------------------------------
     def calls(self, method: str | None = None, chat_id: int | None = None) -> list[Call]:
@@ -433,6 +496,33 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
             status = HTTPStatus.OK if body["ok"] else body["error_code"]
             self._send(status, json.dumps(body).encode(), "application/json")
 
+        def _fault(self, method: str) -> bool:
+            """Play the next fault for `method`; True when the request must not be answered."""
+            fault = api._take_fault(method)
+            if fault is None:
+                return False
+            if fault.kind in ("slow", "hang"):
+                time.sleep(fault.seconds)
+                if fault.kind == "slow":
+                    return False
+            if fault.kind in ("hang", "reset"):
+                self.close_connection = True
+                # Linger 0: close() sends RST, as a dropped connection or a crashed proxy does.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+                return True
+            body: JSON = {"ok": False, "error_code": fault.status}
+            if fault.kind == "429":
+                retry = int(fault.seconds)
+                body["description"] = f"Too Many Requests: retry after {retry}"
+                body["parameters"] = {"retry_after": retry}
+            else:
+                body["description"] = HTTPStatus(fault.status).phrase
+            self._json(body)
+            return True
+
         def _route(self) -> tuple[str, str] | None:
             # PTB percent-encodes the path of file URLs, so the token's ':' arrives as %3A.
             path = unquote(urlsplit(self.path).path)
@@ -447,6 +537,8 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
                 self._json({"ok": False, "error_code": 401, "description": "Unauthorized"})
                 return
             kind, rest = route
+            if self._fault("file" if kind == "file" else rest):
+                return
             if kind == "file":
                 data = api._file(rest)
                 if data is None:
@@ -462,6 +554,8 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
             route = self._route()
             if route is None or route[0] != "api":
                 self._json({"ok": False, "error_code": 401, "description": "Unauthorized"})
+                return
+            if self._fault(route[1]):
                 return
             content_type = self.headers.get("Content-Type", "")
             if "json" in content_type:
