@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
+from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -49,8 +50,16 @@ PURGE_EVERY_S = 24 * 3600.0
 _TASK_KEY = "palsy_maintenance"
 
 
+# A reply (or the apology) that meets a 5xx or a dropped connection is sent again, else one
+# transient fault leaves the user with no answer. Not after a timeout: that one may have been
+# delivered. getFile is a read: always safe to ask again.
+RESEND_DELAYS_S = (0.5, 1.5)
+RESENT_ENDPOINTS = frozenset({"sendMessage", "editMessageText", "getFile"})
+
+
 class BotRateLimiter(AIORateLimiter):
-    """PTB's limiter for Telegram's message caps, minus chat actions.
+    """PTB's limiter for Telegram's message caps, minus chat actions, plus resending replies
+    after transient network faults (RESEND_DELAYS_S).
 
     Telegram's 30 messages a second are messages; spending that budget on "typing…" would halve
     the photos answered per second.
@@ -67,9 +76,20 @@ class BotRateLimiter(AIORateLimiter):
     ) -> Any:
         if endpoint == "sendChatAction":
             return await callback(*args, **kwargs)
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
+        delays = RESEND_DELAYS_S if endpoint in RESENT_ENDPOINTS else ()
+        for delay in (*delays, None):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except (BadRequest, TimedOut):
+                raise
+            except NetworkError as exc:
+                if delay is None:
+                    raise
+                log.warning("%s failed (%s); again in %.1f s", endpoint, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # the last pass returns or raises
 
 
 def load_screener(settings: BotSettings) -> ScreenerLike:
