@@ -11,6 +11,7 @@ from bot.config import LANGUAGES
 from bot.handlers.parts import message_of, query_of, user_of
 from bot.i18n import Texts, catalog
 from bot.services import services
+from db.store import StoreUnavailable
 
 LANGUAGE_PREFIX = "lang:"
 FORGET_PREFIX = "forget:"
@@ -62,7 +63,10 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.answer()
         return
     svc = services(context)
-    await asyncio.to_thread(svc.results.set_language, svc.pseudonym(query.from_user), code)
+    try:
+        await asyncio.to_thread(svc.results.set_language, svc.pseudonym(query.from_user), code)
+    except StoreUnavailable:
+        pass  # the choice still holds in memory; it is stored on the user's next choice
     svc.remember_language(query.from_user, code)
     await query.answer()
     await query.edit_message_text(svc.texts(code)("language.set"), parse_mode="HTML")
@@ -92,7 +96,11 @@ async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await query.edit_message_text(t("forget.cancelled"), parse_mode="HTML")
         return
     pseudonym = svc.pseudonym(query.from_user)
-    count = await asyncio.to_thread(svc.results.forget, pseudonym)
+    try:
+        count = await asyncio.to_thread(svc.results.forget, pseudonym)
+    except StoreUnavailable:
+        await query.edit_message_text(t("forget.unavailable"), parse_mode="HTML")
+        return
     # The stored language went too; keep answering in this one until Telegram's code says else.
     svc.remember_language(query.from_user, None)
     await query.edit_message_text(t("forget.done", count=count), parse_mode="HTML")
