@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import signal
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from bench.load_no_loss import bot_process
 from bot.app import RESEND_DELAYS_S
 from bot.i18n import Texts
 from db.engine import make_engine
@@ -332,3 +334,33 @@ def test_restart_mid_queue_answers_each_photo_once(
             assert len(rows) == len(set(rows)) == len(sent)
         finally:
             second.stop()
+
+
+def test_sigterm_mid_queue_then_a_new_process_answers_each_photo_once(
+    tmp_path: Path, classifier: Path, photo: bytes
+) -> None:
+    """The same with the real `palsy-bot` process stopped by SIGTERM (docker stop, systemd).
+    (SIGKILL is another matter: PTB confirms updates to Telegram when it fetches them, so a
+    killed process loses the photos it was working on.)"""
+    data = tmp_path / "data"
+    with FakeBotApi(TOKEN) as api:
+        rig = Rig(api, None)  # type: ignore[arg-type]
+        first = bot_process(api, data, classifier, tmp_path)
+        try:
+            api.wait_for(lambda calls: [c for c in calls if c.method == "setMyCommands"], 60)
+            api.inject("sendMessage", *[Fault.slow(0.5)] * 3)
+            in_flight = rig.send(photo, 10)
+            api.wait_for(lambda _: api.faults_served, what="the first slow reply")
+        finally:
+            first.send_signal(signal.SIGTERM)
+            assert first.wait(60) == 0
+        queued = rig.send(photo, 6)
+        second = bot_process(api, data, classifier, tmp_path)
+        try:
+            rig.answers(in_flight + queued, timeout=60)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(60) == 0
+    with sqlite3.connect(data / "palsy.sqlite3") as connection:
+        ids = [row[0] for row in connection.execute("SELECT id FROM screenings")]
+    assert len(ids) == len(set(ids)) == len(in_flight) + len(queued)
