@@ -116,10 +116,17 @@ class RunningBot:
 
     def stop(self) -> None:
         if self._loop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self.app.stop_running)
+            asyncio.run_coroutine_threadsafe(self._stop_when_running(), self._loop)
         self._thread.join(30)
         if self._error is not None:
             raise self._error
+
+    async def _stop_when_running(self) -> None:
+        # `started` fires in post_init, before PTB counts the app as running, and
+        # stop_running() does nothing in between: a stop right after start would be lost.
+        while not self.app.running:
+            await asyncio.sleep(0.01)
+        self.app.stop_running()
 
     def __enter__(self) -> RunningBot:
         return self.start()
