@@ -19,10 +19,12 @@ AIORateLimiter), as in production; the per-user photo limit is lifted for the ru
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -44,6 +46,15 @@ from tests.onnx_fixtures import build_tiny_classifier  # noqa: E402
 
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london" / "neutral"
 DEFAULT_MODEL = REPO / "model" / "assets" / "classifier.onnx"
+
+
+def bench_model(chosen: Path | None, tmp: Path) -> tuple[Path, str]:
+    """The classifier to benchmark: the one asked for, else the shipped one, else a tiny one."""
+    model = chosen or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
+    if model is not None:
+        return model, str(model)
+    tiny = build_tiny_classifier(tmp / "tiny.onnx", bias={"normal": 6.0})
+    return tiny, "tiny test classifier (classifier.onnx absent)"
 
 
 def telegram_jpeg(path: Path, longest: int = 1280) -> bytes:
@@ -179,10 +190,8 @@ def main() -> int:
 
     photos, photo_note = load_photos(20)
     tmp = Path(tempfile.mkdtemp(prefix="bot-bench-"))
-    model = args.model or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
-    model_note = str(model) if model else "tiny test classifier (classifier.onnx absent)"
-    if model is None:
-        model = build_tiny_classifier(tmp / "tiny.onnx", bias={"normal": 6.0})
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    model, model_note = bench_model(args.model, tmp)
 
     with FakeBotApi(TOKEN) as api:
         env = {

@@ -17,9 +17,11 @@ Photos: as bench.bot_throughput (London faces at 1280 px, so every photo runs th
 from __future__ import annotations
 
 import argparse
+import atexit
 import itertools
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -33,16 +35,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.bot_throughput import (  # noqa: E402
-    DEFAULT_MODEL,
     RssSampler,
     _status_kb,
+    bench_model,
     load_photos,
     summary,
 )
 from bench.pipeline import machine  # noqa: E402
 from tests.bot_harness import TOKEN  # noqa: E402
 from tests.fake_bot_api import FakeBotApi, FakeUser  # noqa: E402
-from tests.onnx_fixtures import build_tiny_classifier  # noqa: E402
 
 WARMUP_PHOTOS = 6
 
@@ -118,10 +119,8 @@ def main() -> int:
 
     photos, photo_note = load_photos(20)
     tmp = Path(tempfile.mkdtemp(prefix="bot-load-"))
-    model = args.model or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
-    model_note = str(model) if model else "tiny test classifier (classifier.onnx absent)"
-    if model is None:
-        model = build_tiny_classifier(tmp / "tiny.onnx", bias={"normal": 6.0})
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    model, model_note = bench_model(args.model, tmp)
     data_dir = tmp / "data"
 
     with FakeBotApi(TOKEN) as api:
