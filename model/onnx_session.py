@@ -19,5 +19,7 @@ def make_session(path: Path | str, threads: int = 1) -> ort.InferenceSession:
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Don't spin idle worker threads: the bot shares two cores with the event loop.
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # No arena: it keeps peak buffers for the life of the process (~15 MB here) at equal speed.
+    opts.enable_cpu_mem_arena = False
     opts.log_severity_level = 3
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
