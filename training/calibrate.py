@@ -1,0 +1,91 @@
+"""Temperature scaling (Guo et al. 2017) of an exported classifier, fitted on validation logits.
+
+A model that memorised its training set reports confident probabilities that its validation
+accuracy does not support. Dividing the logits by one temperature T, chosen to minimise the
+validation negative log-likelihood, makes the shipped probabilities match what the model really
+knows: for a model no better than chance, T grows and the softmax flattens, so the screener's
+confidence threshold turns its guesses into "please retake" instead of confident findings.
+The argmax, and so the accuracy, is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+# Search range for T; the upper end is "as flat as makes no difference" for 7 classes.
+T_MIN, T_MAX = 0.05, 1000.0
+
+
+def nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    z = logits.astype(np.float64) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(labels)), labels].mean())
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """T in [T_MIN, T_MAX] minimising validation NLL (golden-section search on log T)."""
+    lo, hi = np.log(T_MIN), np.log(T_MAX)
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = nll(logits, labels, np.exp(a)), nll(logits, labels, np.exp(b))
+    for _ in range(80):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = nll(logits, labels, np.exp(a))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = nll(logits, labels, np.exp(b))
+    return float(np.exp((lo + hi) / 2.0))
+
+
+def apply_temperature(src: Path, dst: Path, temperature: float, report: dict[str, float]) -> Path:
+    """Write `src` with its logits divided by `temperature`; same input, output name and contract.
+
+    Records `temperature` and the calibration figures in the metadata (`calibration`).
+    """
+    model = onnx.load(str(src))
+    graph = model.graph
+    out = graph.output[0].name
+    raw = f"{out}_uncalibrated"
+    for node in graph.node:
+        node.output[:] = [raw if name == out else name for name in node.output]
+    t_name = "calibration_temperature"
+    graph.initializer.append(numpy_helper.from_array(np.array(temperature, np.float32), t_name))
+    graph.node.append(helper.make_node("Div", [raw, t_name], [out], name="temperature_scaling"))
+    meta = {p.key: p.value for p in model.metadata_props}
+    meta["calibration"] = json.dumps({"method": "temperature", **report})
+    del model.metadata_props[:]
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(dst))
+    return dst
+
+
+def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
+    def top(t: float) -> tuple[float, float]:
+        z = logits / t
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        return float(p.max(axis=1).mean()), float((p.max(axis=1) >= 0.5).mean())
+
+    before, after = top(1.0), top(temperature)
+    return {
+        "temperature": round(temperature, 4),
+        "validation_images": len(labels),
+        "nll_before": round(nll(logits, labels, 1.0), 4),
+        "nll_after": round(nll(logits, labels, temperature), 4),
+        "mean_top_probability_before": round(before[0], 4),
+        "mean_top_probability_after": round(after[0], 4),
+        "share_top_probability_ge_0.5_before": round(before[1], 4),
+        "share_top_probability_ge_0.5_after": round(after[1], 4),
+    }
