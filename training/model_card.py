@@ -164,9 +164,9 @@ weights are those of the last epoch (no epoch picked on validation). Median
 
 Split by person (`--split {split["used"]}`): {used["train_images"]} training images from
 {used.get("train_subjects", "?")} people, {used["validation_images"]} validation images from
-{used.get("validation_subjects", "?")} other people. Groups are the person ids merged with
-perceptual-hash clusters, so no person and no near-duplicate is on both sides
-(near-duplicate validation images in train: {used["near_duplicate_in_train"]}).
+{used.get("validation_subjects", "?")} other people ({split["group_source"]} groups: no person on
+both sides). {used["near_duplicate_in_train"]} validation images still have a pHash match in train:
+different people whose hashes collide, the hash's chance rate on aligned face crops.
 
 | accuracy | loss | macro F1 | ECE ({val["ece_bins"]} bins) |
 |---|---|---|---|
@@ -183,7 +183,8 @@ Confusion matrix (rows: true class, columns: predicted):
 With the paper's split (`validation_split=0.2`, seed {cfg["seed"]}, random over images) on the
 same set, {paper["near_duplicate_in_train"]} of {paper["validation_images"]} validation images
 have a near-duplicate in train (pHash within {paper["hamming_threshold_bits"]} bits, mirror
-included) and {paper["subject_in_train"]} show a person who is also in train.
+included; compare {used["near_duplicate_in_train"]} of {used["validation_images"]} by chance in the
+person split) and {paper["subject_in_train"]} show a person who is also in train.
 {compare_text}
 ## Limits
 
