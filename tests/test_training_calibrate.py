@@ -21,7 +21,7 @@ def test_confident_guesser_is_flattened() -> None:
     t = fit_temperature(logits, labels)
     assert t > 20
     assert nll(logits, labels, t) < nll(logits, labels, 1.0)
-    assert calibration_report(logits, labels, t)["share_top_probability_ge_0.5_after"] == 0.0
+    assert calibration_report(logits, labels, t)["after"]["share_top_probability_ge_0.5"] == 0.0
 
 
 def test_good_model_stays_confident() -> None:
@@ -31,7 +31,7 @@ def test_good_model_stays_confident() -> None:
     logits[np.arange(700), labels] += 6.0  # right nearly always
     t = fit_temperature(logits, labels)
     assert t < 2
-    assert calibration_report(logits, labels, t)["share_top_probability_ge_0.5_after"] > 0.9
+    assert calibration_report(logits, labels, t)["after"]["share_top_probability_ge_0.5"] > 0.9
 
 
 def test_calibrated_onnx_divides_logits_and_keeps_the_contract(tmp_path: Path) -> None:

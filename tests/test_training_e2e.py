@@ -58,7 +58,13 @@ def test_train_export_and_screen(tmp_path: Path, request: pytest.FixtureRequest)
     assert exported["parity_max_abs_logit_diff"] <= 1e-4
     assert exported["int8"]["bytes"] < exported["bytes"] / 2
 
+    raw = Classifier(onnx_path).predict(np.full((1, 224, 224, 3), 128, np.float32))
+    assert main(["calibrate", str(out), "--model", str(onnx_path)]) == 0
+    calibration = json.loads((out / "calibration.json").read_text())[onnx_path.name]
     clf = Classifier(onnx_path)
+    assert json.loads(clf.metadata["calibration"])["temperature"] == calibration["temperature"]
+    cal = clf.predict(np.full((1, 224, 224, 3), 128, np.float32))
+    assert cal.argmax() == raw.argmax()  # temperature changes confidence, never the ranking
     assert list(clf.classes) == result["validation"]["classes"]
     assert not clf.info.clinically_validated
     assert json.loads(clf.metadata["metrics"])["epochs"] == 2

@@ -3,6 +3,7 @@
 palsy-train synth    --london ../shared/data/faces/london --out data/synth
 palsy-train train    data/synth --out runs/default [--split grouped|paper] [--epochs 50]
 palsy-train export   runs/default --out model/assets/classifier.onnx [--int8 PATH]
+palsy-train calibrate runs/default --model model/assets/classifier.onnx
 palsy-train card     runs/default --out model/assets/MODEL_CARD.md
 palsy-train evaluate model/assets/classifier.onnx data/synth [--run runs/default]
 """
@@ -59,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--version", default=None, help="model version (default: run folder name)")
     e.add_argument("--description", default=DEFAULT_DESCRIPTION)
     e.add_argument("--clinical-validation", default="none")
+
+    k = sub.add_parser(
+        "calibrate", help="temperature-scale exported models on the run's validation images"
+    )
+    k.add_argument("run", type=Path)
+    k.add_argument("--model", type=Path, action="append", required=True, help="ONNX, in place")
 
     c = sub.add_parser("card", help="write MODEL_CARD.md for an exported run")
     c.add_argument("run", type=Path)
@@ -125,21 +132,25 @@ def headline(report: dict) -> dict:
     }
 
 
+def _run_data(run: Path):  # type: ignore[no-untyped-def]
+    """The run's dataset (from its cache) and its validation indices."""
+    from training.train import TrainConfig, load
+
+    conf = json.loads((run / "report.json").read_text())["config"]
+    cfg = TrainConfig(
+        data=Path(conf["data"]), out=run, size=int(conf["size"]),
+        cache_dir=Path(conf["cache_dir"]) if conf["cache_dir"] else None,
+    )  # fmt: skip
+    return load(cfg), json.loads((run / "split.json").read_text())["validation"]
+
+
 def _export(args: argparse.Namespace) -> int:
     import keras
 
     from training.export import ParityError, export, metadata_for
-    from training.train import TrainConfig, load
 
     rep = json.loads((args.run / "report.json").read_text())
-    split = json.loads((args.run / "split.json").read_text())
-    conf = rep["config"]
-    cfg = TrainConfig(
-        data=Path(conf["data"]), out=args.run, size=int(conf["size"]),
-        cache_dir=Path(conf["cache_dir"]) if conf["cache_dir"] else None,
-    )  # fmt: skip
-    data = load(cfg)
-    val = split["validation"]
+    data, val = _run_data(args.run)
     model = keras.models.load_model(args.run / "model.keras")
     meta = metadata_for(
         data.listing.class_names, args.version or args.run.name, args.description,
@@ -204,6 +215,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from training.calibrate import apply_temperature, calibration_report, fit_temperature
+    from training.export import ort_logits
+
+    data, val = _run_data(args.run)
+    images, labels = data.prepared.images[val], data.listing.labels[val]
+    out = {}
+    for path in args.model:
+        logits = ort_logits(path, images)
+        temperature = fit_temperature(logits, labels)
+        report = calibration_report(logits, labels, temperature)
+        apply_temperature(path, path, temperature, report)
+        out[path.name] = report
+    (args.run / "calibration.json").write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
 def _card(args: argparse.Namespace) -> int:
     from training.model_card import write_card
 
@@ -217,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "synth": _synth,
         "train": _train,
         "export": _export,
+        "calibrate": _calibrate,
         "card": _card,
         "evaluate": _evaluate,
     }

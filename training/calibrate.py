@@ -17,6 +17,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from training.report import expected_calibration_error, softmax
+
 # Search range for T; the upper end is "as flat as makes no difference" for 7 classes.
 T_MIN, T_MAX = 0.05, 1000.0
 
@@ -72,20 +74,21 @@ def apply_temperature(src: Path, dst: Path, temperature: float, report: dict[str
 
 
 def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
-    def top(t: float) -> tuple[float, float]:
-        z = logits / t
-        p = np.exp(z - z.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
-        return float(p.max(axis=1).mean()), float((p.max(axis=1) >= 0.5).mean())
+    """What the temperature changes on the validation images (accuracy does not change)."""
 
-    before, after = top(1.0), top(temperature)
+    def summary(t: float) -> dict[str, float]:
+        p = softmax(logits / t)
+        top = p.max(axis=1)
+        return {
+            "nll": round(nll(logits, labels, t), 4),
+            "ece": round(expected_calibration_error(p, labels), 4),
+            "mean_top_probability": round(float(top.mean()), 4),
+            "share_top_probability_ge_0.5": round(float((top >= 0.5).mean()), 4),
+        }
+
     return {
         "temperature": round(temperature, 4),
         "validation_images": len(labels),
-        "nll_before": round(nll(logits, labels, 1.0), 4),
-        "nll_after": round(nll(logits, labels, temperature), 4),
-        "mean_top_probability_before": round(before[0], 4),
-        "mean_top_probability_after": round(after[0], 4),
-        "share_top_probability_ge_0.5_before": round(before[1], 4),
-        "share_top_probability_ge_0.5_after": round(after[1], 4),
+        "before": summary(1.0),
+        "after": summary(temperature),
     }

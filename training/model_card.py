@@ -47,6 +47,35 @@ def _severity_table() -> str:
     return _table(rows, head)
 
 
+def _calibration(path: Path) -> str:
+    """The card's calibration section, from `palsy-train calibrate`'s calibration.json."""
+    if not path.is_file():
+        return ""
+    rows = []
+    for name, c in json.loads(path.read_text()).items():
+        b, a = c["before"], c["after"]
+        rows.append(
+            [f"`{name}`", f"{c['temperature']:g}", f"{b['ece']:.3f} → {a['ece']:.3f}",
+             f"{b['nll']:.3f} → {a['nll']:.3f}",
+             f"{b['mean_top_probability']:.3f} → {a['mean_top_probability']:.3f}",
+             f"{b['share_top_probability_ge_0.5']:.0%} → {a['share_top_probability_ge_0.5']:.0%}"]
+        )  # fmt: skip
+    table = _table(
+        rows, ["file", "T", "ECE", "NLL", "mean top probability", "top probability ≥ 0.5"]
+    )
+    return f"""
+## Calibration
+
+The logits are divided by a temperature T fitted on the validation images (`palsy-train
+calibrate`, which minimises their negative log-likelihood; stored as metadata `calibration`).
+Ranking and accuracy do not change; the probabilities then say how much the model really knows.
+The screener asks for a retake when the top probability is under 0.5, so a model without skill
+gives no confident findings.
+
+{table}
+"""
+
+
 def write_card(
     run: Path, out: Path, notes: list[str] | None = None, compare: Path | None = None
 ) -> Path:
@@ -89,6 +118,7 @@ def write_card(
             f"what a random split hides.\n"
         )
     extra = "".join(f"- {n}\n" for n in (notes or []))
+    calibration = _calibration(run / "calibration.json")
     meta = exp["metadata"]
     lr = float(cfg.get("learning_rate", 1e-3))
     lr_note = "" if lr == 1e-3 else "; the paper uses Keras' default 1e-3"
@@ -111,7 +141,7 @@ Contract: one float32 input `[N, 224, 224, 3]` (RGB 0–255, the crop made by
 output order `{meta["classes"]}`. ONNX opset 17, dynamic batch. Keras vs ONNX Runtime parity over
 the {exp["parity_images"]} validation images: max |Δlogit| = {exp["parity_max_abs_logit_diff"]:.3g}
 (the export fails above 1e-4).
-
+{calibration}
 ## Intended use
 
 Demonstrating and testing the palsy-screen pipeline (bot, palsy-check, retraining) end to end,
