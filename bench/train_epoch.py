@@ -4,7 +4,7 @@ Image content does not change the cost, so random images are used; the first epo
 tracing) is reported apart from the median of the rest. A real run's per-epoch times are also in
 its `history.json` ("epoch_seconds").
 
-    python bench/training.py --images 4200 --epochs 3 --threads 2
+    python bench/train_epoch.py --images 4200 --epochs 3 --threads 2
 """
 
 from __future__ import annotations
