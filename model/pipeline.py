@@ -89,7 +89,7 @@ class Screener:
         points = key_points(self.mesh.landmarks(rgb, face))
         found.points = points
         clock.lap("landmarks", then="quality")
-        eyes = np.stack([points.image_left.pupil, points.image_right.pupil])
+        eyes = points.eyes
         check_pose(eyes[0], eyes[1], points.nose_tip, self.thresholds)
         clock.lap("quality", then="preprocess")
         found.crop = classifier_input(rgb, eyes)
@@ -98,8 +98,8 @@ class Screener:
     def prepare(self, data: bytes) -> np.ndarray:
         """The exact classifier input (uint8 [224, 224, 3]) `screen` would use; raises `Rejected`.
 
-        Training builds its arrays with the same functions (`decode_image`, the best face's mesh
-        pupils, `classifier_input`): tests compare the two paths byte for byte.
+        Training builds its arrays with the same functions (`decode_image`, `main_face`, the mesh's
+        `KeyPoints.eyes`, `classifier_input`): tests compare the two paths byte for byte.
         """
         found = _Analysis()
         self._analyse(data, _Clock(), found)

@@ -129,6 +129,11 @@ def measure(rgb: np.ndarray, face: DetectedFace) -> QualityMeasures:
     )
 
 
+def main_face(faces: Sequence[F]) -> F:
+    """The face to screen: the largest (training picks it the same way)."""
+    return max(faces, key=lambda f: f.box[2] * f.box[3])
+
+
 def check_quality(
     rgb: np.ndarray,
     faces: Sequence[F],
@@ -141,7 +146,7 @@ def check_quality(
     t = thresholds
     if not faces:
         raise Rejected(Reason.NO_FACE)
-    main = max(faces, key=lambda f: f.box[2] * f.box[3])
+    main = main_face(faces)
     area = main.box[2] * main.box[3]
     others = sum(
         1 for f in faces if f is not main and f.box[2] * f.box[3] >= t.secondary_face_area * area

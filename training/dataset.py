@@ -3,7 +3,7 @@
 `list_directory` indexes a directory like Keras' `image_dataset_from_directory` (class names are
 the sorted sub-folder names; files are walked in sorted order; .bmp .gif .jpeg .jpg .png). Each
 image is decoded by model/'s `decode_image`, its eyes are located the way serving locates them
-(`training.eyes.locate_eyes`) and `classifier_input` makes the crop. When no face is found the
+(`training.eyes.EyeLocator`) and `classifier_input` makes the crop. When no face is found the
 whole image is used (centred square) and the case is counted. Arrays are cached on disk keyed by
 the files (path, size, mtime), the crop size and the preprocessing code, so a second run skips
 decoding. No TensorFlow here.
