@@ -45,14 +45,14 @@ WORK_SIZE = 512  # generated images are WORK_SIZE x WORK_SIZE
 # eye: (upper lid rise, lower lid drop, brow drop); mouth: (corner drop, flattening fraction).
 SEVERITY: dict[str, dict[str, tuple[tuple[float, float], ...]]] = {
     "eye": {
-        "mild": ((0.010, 0.020), (0.025, 0.040), (0.030, 0.050)),
-        "moderate": ((0.020, 0.035), (0.045, 0.070), (0.060, 0.090)),
-        "severe": ((0.035, 0.050), (0.075, 0.100), (0.100, 0.140)),
+        "mild": ((0.025, 0.035), (0.060, 0.090), (0.080, 0.120)),
+        "moderate": ((0.045, 0.060), (0.110, 0.150), (0.150, 0.200)),
+        "severe": ((0.070, 0.090), (0.170, 0.220), (0.240, 0.300)),
     },
     "mouth": {
-        "mild": ((0.030, 0.060), (0.15, 0.30)),
-        "moderate": ((0.070, 0.110), (0.35, 0.50)),
-        "severe": ((0.120, 0.170), (0.55, 0.75)),
+        "mild": ((0.070, 0.100), (0.30, 0.45)),
+        "moderate": ((0.130, 0.180), (0.50, 0.65)),
+        "severe": ((0.220, 0.300), (0.70, 0.90)),
     },
 }
 JITTER_IPD = 0.006  # natural asymmetry: per-group random shift on both sides, every class
