@@ -24,6 +24,20 @@ def test_confusion_and_per_class_scores() -> None:
     json.dumps(out)  # serialisable
 
 
+def test_region_accuracy_sensitivity_and_specificity() -> None:
+    classes = ["mild_eye", "severe_eye", "mild_mouth", "normal"]
+    # true mild_eye -> severe_eye (region right), mild_mouth -> mild_eye (wrong region, but a
+    # finding), mild_mouth -> normal (missed), normal -> normal, normal -> mild_mouth (false alarm)
+    labels = np.array([0, 2, 2, 3, 3])
+    pred = np.array([1, 0, 3, 3, 2])
+    out = metrics(np.eye(4)[pred] * 10.0, labels, classes)
+    assert out["region_accuracy"] == pytest.approx(2 / 5)
+    assert out["sensitivity"] == pytest.approx(2 / 3)
+    assert out["specificity"] == pytest.approx(1 / 2)
+    assert "sensitivity" not in metrics(np.eye(2) * 5.0, np.array([0, 1]), classes[:2])
+    assert "region_accuracy" not in metrics(np.eye(2) * 5.0, np.array([0, 1]), ["cat", "dog"])
+
+
 def test_loss_is_mean_negative_log_likelihood() -> None:
     logits = np.array([[0.0, 0.0], [math.log(3.0), 0.0]])
     out = metrics(logits, np.array([0, 0]), ["x", "y"])

@@ -110,11 +110,15 @@ def _train(args: argparse.Namespace) -> int:
     val = out["validation"]
     print(
         f"{cfg.split} split: validation accuracy {val['accuracy']:.4f}, loss {val['loss']:.4f}, "
-        f"macro F1 {val['macro_f1']:.4f}, ECE {val['ece']:.4f}; "
+        f"macro F1 {val['macro_f1']:.4f}, ECE {val['ece']:.4f}, "
+        f"region accuracy {val.get('region_accuracy', float('nan')):.4f}; "
         f"paper split near-duplicates in train: {out['split']['paper']['near_duplicate_in_train']}"
         f"/{out['split']['paper']['validation_images']}; report: {cfg.out / 'report.json'}"
     )
     return 0
+
+
+COARSE = ("region_accuracy", "sensitivity", "specificity")
 
 
 def headline(report: dict) -> dict:
@@ -127,6 +131,7 @@ def headline(report: dict) -> dict:
         "macro_f1": round(val["macro_f1"], 4),
         "loss": round(val["loss"], 4),
         "ece": round(val["ece"], 4),
+        **{k: round(val[k], 4) for k in COARSE if k in val},
         "epochs": report["epochs_run"],
         "paper_split_val_with_near_duplicate_in_train": split["paper"]["near_duplicate_in_train"],
     }

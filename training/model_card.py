@@ -20,6 +20,19 @@ def _table(rows: list[list[str]], head: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _coarse(val: dict) -> str:
+    """The triage view: region right at any severity, and palsy vs normal."""
+    if "region_accuracy" not in val:
+        return ""
+    text = f"Region (eye, mouth or normal) right at any severity: {val['region_accuracy']:.4f}"
+    if "sensitivity" in val:
+        text += (
+            f"; palsy images given some palsy class (sensitivity): {val['sensitivity']:.4f}; "
+            f"normal images called normal (specificity): {val['specificity']:.4f}"
+        )
+    return text + "."
+
+
 def _confusion(val: dict[str, Any]) -> str:
     classes = val["classes"]
     rows = [
@@ -201,6 +214,8 @@ different people whose hashes collide, the hash's chance rate on aligned face cr
 | accuracy | loss | macro F1 | ECE ({val["ece_bins"]} bins) |
 |---|---|---|---|
 | {val["accuracy"]:.4f} | {val["loss"]:.4f} | {val["macro_f1"]:.4f} | {val["ece"]:.4f} |
+
+{_coarse(val)}
 
 {per_class}
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from model.labels import NORMAL, parse_label
+
 ECE_BINS = 15
 
 
@@ -69,7 +71,31 @@ def metrics(logits: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) 
         "per_class": per_class,
         "classes": list(class_names),
         "confusion_matrix": confusion.tolist(),
+        **coarse_scores(confusion, class_names),
     }
+
+
+def coarse_scores(confusion: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+    """What triage needs from the confusion matrix: the region right, and palsy vs normal.
+
+    `region_accuracy`: true and predicted region (eye, mouth, or normal) agree, any severity.
+    With a `normal` class also `sensitivity` (palsy images given any palsy class) and
+    `specificity` (normal images called normal). Unparseable class names give an empty dict.
+    """
+    try:
+        regions = [parse_label(c).region or NORMAL for c in class_names]
+    except ValueError:
+        return {}
+    cm = np.asarray(confusion)
+    same = np.equal.outer(regions, regions)
+    out: dict[str, Any] = {"region_accuracy": float(cm[same].sum() / max(1, cm.sum()))}
+    if NORMAL in class_names:
+        k = list(class_names).index(NORMAL)
+        palsy = np.arange(len(class_names)) != k
+        found = cm[np.ix_(palsy, palsy)].sum()
+        out["sensitivity"] = float(found / max(1, cm[palsy].sum()))
+        out["specificity"] = float(cm[k, k] / max(1, cm[k].sum()))
+    return out
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
