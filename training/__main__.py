@@ -160,6 +160,7 @@ def _export(args: argparse.Namespace) -> int:
     meta = metadata_for(
         data.listing.class_names, args.version or args.run.name, args.description,
         headline(rep), args.clinical_validation,
+        validation_subjects=[data.subjects[i] for i in val] if data.subjects else None,
     )  # fmt: skip
     try:
         res = export(

@@ -128,8 +128,11 @@ def export(
 def metadata_for(
     classes: list[str], version: str, description: str, metrics: dict[str, Any],
     clinical_validation: str = "none", name: str = "palsy-cnn",
+    validation_subjects: list[str] | None = None,
 ) -> dict[str, str]:  # fmt: skip
-    return {
+    """The ONNX metadata_props. `validation_subjects`: the people the model never trained on, so
+    behavioural checks can use exactly those (only when the data names its people)."""
+    meta = {
         "name": name,
         "classes": json.dumps(classes),
         "version": version,
@@ -137,3 +140,6 @@ def metadata_for(
         "clinical_validation": clinical_validation,
         "metrics": json.dumps(metrics),
     }
+    if validation_subjects is not None:
+        meta["validation_subjects"] = json.dumps(sorted(set(validation_subjects)))
+    return meta

@@ -1,0 +1,97 @@
+"""Behaviour of the shipped classifier on the London people it never trained on.
+
+Directional: a one-sided eye or mouth palsy warp (the synthetic generator's severe mid-range, no
+other randomisation) raises the probability of that region. Invariance: mirroring the photo or
+changing its brightness by 10 % barely moves the region probabilities. The held-out people come
+from the model's own metadata (`validation_subjects`), so a retrained model is checked on its own
+held-out set. "Most" means at least 3 in 4 (person, side) pairs, and the median rise must be at
+least MIN_RISE: a flat model (the first shipped one, calibrated to T = 1000) moves by ~1e-4.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+from model.pipeline import Screener
+from training import synth
+from training.warp import warp_image
+
+pytestmark = pytest.mark.data
+MOST = 0.75
+MIN_RISE = 0.05  # of probability, median over held-out people
+SEVERE = {
+    "eye": synth.Palsy("severe_eye", 0, {"lid_rise": 0.08, "lid_drop": 0.195, "brow_drop": 0.27}),
+    "mouth": synth.Palsy("severe_mouth", 0, {"corner_drop": 0.26, "flatten": 0.8}),
+}
+
+
+@pytest.fixture(scope="module")
+def screener() -> Screener:
+    return Screener()
+
+
+@pytest.fixture(scope="module")
+def held_out(screener: Screener, london_dir: Path) -> list[synth.Source]:
+    people = json.loads(screener.classifier.metadata.get("validation_subjects", "[]"))
+    if len(people) < 8:
+        pytest.skip("the shipped model does not name enough held-out people")
+    sources = []
+    for person in people:
+        tem = london_dir / "neutral" / f"{person}_03.tem"
+        sources.append(synth.load_source(tem.with_suffix(".jpg"), synth.tem_points(tem)))
+    return sources
+
+
+def _regions(screener: Screener, rgb: np.ndarray) -> dict[str, float]:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=92)
+    result = screener.screen(buf.getvalue())
+    assert result.probabilities, result.reason
+    probs = dict(result.probabilities)
+    return {
+        r: sum(p for c, p in probs.items() if c.endswith(r)) for r in ("eye", "mouth", "normal")
+    }
+
+
+@pytest.fixture(scope="module")
+def baseline(screener: Screener, held_out: list[synth.Source]) -> list[dict[str, float]]:
+    return [_regions(screener, s.rgb) for s in held_out]
+
+
+MOUTH_GAP = pytest.mark.xfail(
+    strict=True,
+    reason="2026.11-synthetic-2 barely responds to a mouth droop (median +0.013); MODEL_CARD.md",
+)
+
+
+@pytest.mark.parametrize("region", ["eye", pytest.param("mouth", marks=MOUTH_GAP)])
+def test_a_one_sided_warp_raises_that_region(
+    region: str, screener: Screener, held_out: list[synth.Source], baseline: list[dict]
+) -> None:
+    rises = []
+    for i, (source, before) in enumerate(zip(held_out, baseline, strict=True)):
+        palsy = synth.Palsy(SEVERE[region].label, i % 2, SEVERE[region].params)  # both sides
+        src, dst = synth.displacement(source.points, palsy, np.random.default_rng(i))
+        warped = warp_image(source.rgb, src, dst, grid_step=synth.WORK_SIZE // 32)
+        rises.append(_regions(screener, warped)[region] - before[region])
+    assert np.mean(np.array(rises) > 0) >= MOST, rises
+    assert np.median(rises) >= MIN_RISE, rises
+
+
+def test_mirror_and_brightness_barely_move_the_regions(
+    screener: Screener, held_out: list[synth.Source], baseline: list[dict]
+) -> None:
+    shifts = []
+    for source, before in zip(held_out, baseline, strict=True):
+        brighter = ImageEnhance.Brightness(Image.fromarray(source.rgb)).enhance(1.1)
+        for changed in (source.rgb[:, ::-1].copy(), np.asarray(brighter)):
+            after = _regions(screener, changed)
+            shifts += [abs(after[r] - before[r]) for r in before]
+    # A severe one-sided eye warp moves P(eye) by about 0.2 on these people.
+    assert np.median(shifts) < 0.05, sorted(shifts)[-5:]
