@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from model.classifier import Classifier
+from training.dataset import list_directory
 
 pytestmark = pytest.mark.train
 REPO = Path(__file__).resolve().parents[1]
@@ -21,6 +22,10 @@ def _tiny_set(root: Path, faces: list[Path]) -> None:
     """Two images per class: London faces when present (so alignment runs), else noise."""
     rng = np.random.default_rng(0)
     classes = ("mild_eye", "mild_mouth", "moderate_eye", "moderate_mouth", "normal")
+    people = [f"{cls}/{i}.{'jpg' if faces else 'png'},p{(2 * ci + i) % 10}" for ci, cls in
+              enumerate(classes) for i in range(2)]  # fmt: skip
+    (root).mkdir(parents=True)
+    (root / "subjects.csv").write_text("file,subject\n" + "\n".join(people) + "\n")
     for ci, cls in enumerate(classes):
         (root / cls).mkdir(parents=True)
         for i in range(2):
@@ -68,6 +73,13 @@ def test_train_export_and_screen(tmp_path: Path, request: pytest.FixtureRequest)
     assert list(clf.classes) == result["validation"]["classes"]
     assert not clf.info.clinically_validated
     assert json.loads(clf.metadata["metrics"])["epochs"] == 2
+    # Held out = people with validation images and none in train (this random split mixes them).
+    split = json.loads((out / "split.json").read_text())
+    subjects = list_directory(tmp_path / "data").subjects()
+    assert subjects is not None
+    trained = {subjects[i] for i in split["train"]}
+    expected = sorted({subjects[i] for i in split["validation"]} - trained)
+    assert json.loads(clf.metadata["validation_subjects"]) == expected
     probs = clf.predict(np.zeros((3, 224, 224, 3), np.float32))
     assert probs.shape == (3, 5) and np.allclose(probs.sum(1), 1, atol=1e-5)
 

@@ -149,6 +149,15 @@ def _run_data(run: Path):  # type: ignore[no-untyped-def]
     return load(cfg), json.loads((run / "split.json").read_text())["validation"]
 
 
+def _held_out(run: Path, subjects: list[str] | None) -> list[str] | None:
+    """People with validation images and no training image (a random split may have none)."""
+    if not subjects:
+        return None
+    split = json.loads((run / "split.json").read_text())
+    trained = {subjects[i] for i in split["train"]}
+    return sorted({subjects[i] for i in split["validation"]} - trained)
+
+
 def _export(args: argparse.Namespace) -> int:
     import keras
 
@@ -160,7 +169,7 @@ def _export(args: argparse.Namespace) -> int:
     meta = metadata_for(
         data.listing.class_names, args.version or args.run.name, args.description,
         headline(rep), args.clinical_validation,
-        validation_subjects=[data.subjects[i] for i in val] if data.subjects else None,
+        validation_subjects=_held_out(args.run, data.subjects),
     )  # fmt: skip
     try:
         res = export(
