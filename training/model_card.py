@@ -133,8 +133,12 @@ def write_card(
             f"(`--split paper`, {c['epochs_run']} epochs) scored accuracy {cv['accuracy']:.4f}, "
             f"macro F1 {cv['macro_f1']:.4f}, loss {cv['loss']:.4f} on its validation images, "
             f"{c['split']['paper']['near_duplicate_in_train']} of which have a near-duplicate in "
-            f"train and {c['split']['paper']['subject_in_train']} a person in train. The gap is "
-            f"what a random split hides.\n"
+            f"train and {c['split']['paper']['subject_in_train']} a person in train. "
+            + (
+                f"The gap (+{cv['accuracy'] - val['accuracy']:.4f}) is what a random split hides.\n"
+                if cv["accuracy"] > val["accuracy"]
+                else "Here the random split did not flatter the model; see Limits for why.\n"
+            )
         )
     extra = "".join(f"- {n}\n" for n in (notes or []))
     calibration = _calibration(run / "calibration.json")
