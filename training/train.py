@@ -99,8 +99,12 @@ def dataset_stats(data: Data) -> dict[str, Any]:
 def _setup_tf(seed: int, threads: int):
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        # TensorFlow already ran in this process (a second run, a notebook): keep its threads.
+        pass
     import keras
 
     keras.utils.set_random_seed(seed)
