@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from training.synth import ATTRIBUTION, JITTER_IPD, MEDIAL_SHIFT, SEVERITY
+from training.train import AUGMENTATION
 
 
 def _sha(path: Path) -> str:
@@ -20,10 +21,7 @@ def _table(rows: list[list[str]], head: list[str]) -> str:
     return "\n".join(lines)
 
 
-AUGMENT_TEXT = (
-    "on (`--augment`: horizontal flip, brightness ±25, contrast 0.8–1.2, rotation ±1.1°, "
-    "JPEG quality 40–95, a 3×3 blur on 30 % of batches; new draws every epoch)"
-)
+AUGMENT_TEXT = f"on (`--augment`: {AUGMENTATION.describe()})"
 
 
 def _coarse(val: dict) -> str:

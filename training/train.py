@@ -112,27 +112,49 @@ def _setup_tf(seed: int, threads: int):
     return tf, keras
 
 
-def augmenter(tf, keras, seed: int):
-    """Brightness, contrast, small rotation, blur, JPEG quality and horizontal flip (batch-wise)."""
+@dataclass(frozen=True)
+class Augmentation:
+    """`--augment` settings; the model card prints these same numbers."""
+
+    jpeg_quality: tuple[int, int] = (40, 95)
+    brightness: float = 25.0  # max shift, 0-255 scale
+    contrast: tuple[float, float] = (0.8, 1.2)
     # +-1.1 deg, about the eye-levelling error left by preprocessing. More swamps the signal: at
     # 7 deg the mouth corners' height difference changes by ~0.12 IPD, a moderate palsy.
-    rotate = keras.layers.RandomRotation(0.003, fill_mode="constant", seed=seed)
+    rotation_turns: float = 0.003  # Keras RandomRotation factor (fraction of a full turn)
+    blur_share: float = 0.3  # of batches, 3x3 binomial blur
+
+    def describe(self) -> str:
+        return (
+            f"horizontal flip, brightness ±{self.brightness:g}, contrast {self.contrast[0]:g}–"
+            f"{self.contrast[1]:g}, rotation ±{360 * self.rotation_turns:.1f}°, "
+            f"JPEG quality {self.jpeg_quality[0]}–{self.jpeg_quality[1]}, a 3×3 blur on "
+            f"{100 * self.blur_share:g} % of batches; new draws every epoch"
+        )
+
+
+AUGMENTATION = Augmentation()
+
+
+def augmenter(tf, keras, seed: int, aug: Augmentation = AUGMENTATION):
+    """Brightness, contrast, small rotation, blur, JPEG quality and horizontal flip (batch-wise)."""
+    rotate = keras.layers.RandomRotation(aug.rotation_turns, fill_mode="constant", seed=seed)
     kernel = np.outer(*(2 * [np.array([1.0, 2.0, 1.0]) / 4.0]))
     blur = tf.constant(np.tile(kernel[:, :, None, None], (1, 1, 3, 1)), tf.float32)
 
     def one(x):
-        x = tf.image.random_jpeg_quality(x, 40, 95, seed=seed)
+        x = tf.image.random_jpeg_quality(x, *aug.jpeg_quality, seed=seed)
         x = tf.cast(x, tf.float32)
         x = tf.image.random_flip_left_right(x, seed=seed)
-        x = tf.image.random_brightness(x, 25.0, seed=seed)
-        x = tf.image.random_contrast(x, 0.8, 1.2, seed=seed)
+        x = tf.image.random_brightness(x, aug.brightness, seed=seed)
+        x = tf.image.random_contrast(x, *aug.contrast, seed=seed)
         return tf.clip_by_value(x, 0.0, 255.0)
 
     def batch(x, y):
         x = tf.map_fn(one, x, fn_output_signature=tf.float32)
         x = rotate(x, training=True)
         blurred = tf.nn.depthwise_conv2d(x, blur, [1, 1, 1, 1], "SAME")
-        x = tf.where(tf.random.uniform([], seed=seed) < 0.3, blurred, x)
+        x = tf.where(tf.random.uniform([], seed=seed) < aug.blur_share, blurred, x)
         return x, y
 
     return batch
