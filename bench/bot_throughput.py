@@ -28,7 +28,6 @@ import shutil
 import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,7 +39,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.bot_harness import TOKEN  # noqa: E402
+from tests.bot_harness import TOKEN, bot_process  # noqa: E402
 from tests.fake_bot_api import FakeBotApi, FakeUser  # noqa: E402
 from tests.onnx_fixtures import build_tiny_classifier  # noqa: E402
 
@@ -194,18 +193,7 @@ def main() -> int:
     model, model_note = bench_model(args.model, tmp)
 
     with FakeBotApi(TOKEN) as api:
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": api.base_url,
-            "TELEGRAM_FILE_BASE_URL": api.file_base_url,
-            "PALSY_DATA_DIR": str(tmp / "data"),
-            "PALSY_PEPPER": "bench-pepper-0123456789abcdef",
-            "PALSY_MODEL_PATH": str(model),
-            "PALSY_RATE_LIMIT_PHOTOS": "1000000",
-            "PALSY_LOG_LEVEL": "WARNING",
-        }
-        bot = subprocess.Popen([str(Path(sys.executable).with_name("palsy-bot"))], env=env, cwd=tmp)
+        bot = bot_process(api, tmp / "data", model, tmp)
         sampler = RssSampler(bot.pid)
         sampler.start()
         try:

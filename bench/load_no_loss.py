@@ -20,11 +20,9 @@ import argparse
 import atexit
 import itertools
 import json
-import os
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,25 +40,10 @@ from bench.bot_throughput import (  # noqa: E402
     summary,
 )
 from bench.pipeline import machine  # noqa: E402
-from tests.bot_harness import TOKEN  # noqa: E402
+from tests.bot_harness import TOKEN, bot_process  # noqa: E402
 from tests.fake_bot_api import FakeBotApi, FakeUser  # noqa: E402
 
 WARMUP_PHOTOS = 6
-
-
-def bot_process(api: FakeBotApi, data_dir: Path, model: Path, cwd: Path) -> subprocess.Popen:  # type: ignore[type-arg]
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": api.base_url,
-        "TELEGRAM_FILE_BASE_URL": api.file_base_url,
-        "PALSY_DATA_DIR": str(data_dir),
-        "PALSY_PEPPER": "bench-pepper-0123456789abcdef",
-        "PALSY_MODEL_PATH": str(model),
-        "PALSY_RATE_LIMIT_PHOTOS": "1000000",
-        "PALSY_LOG_LEVEL": "WARNING",
-    }
-    return subprocess.Popen([str(Path(sys.executable).with_name("palsy-bot"))], env=env, cwd=cwd)
 
 
 class Load:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -41,6 +44,17 @@ def bot_env(api: FakeBotApi, data_dir: Path, classifier: Path, **extra: str) -> 
         "PALSY_MODEL_PATH": str(classifier),
         **extra,
     }
+
+
+def bot_process(api: FakeBotApi, data_dir: Path, classifier: Path, cwd: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+    """The real `palsy-bot` process (as deployed) against the fake server; no per-user limit."""
+    env = {
+        **os.environ,
+        **bot_env(api, data_dir, classifier),
+        "PALSY_RATE_LIMIT_PHOTOS": "1000000",
+        "PALSY_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen([str(Path(sys.executable).with_name("palsy-bot"))], env=env, cwd=cwd)
 
 
 @contextlib.contextmanager

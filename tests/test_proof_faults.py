@@ -23,14 +23,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from bench.load_no_loss import bot_process
 from bot.app import RESEND_DELAYS_S
 from bot.i18n import Texts
 from db.engine import make_engine
 from db.log import ResultLog
 from db.settings import DbSettings
 from db.store import SCREENINGS
-from tests.bot_harness import TOKEN, RunningBot, bot_env
+from tests.bot_harness import TOKEN, RunningBot, bot_env, bot_process
 from tests.db_backends import FAST, Gate, PostgresSchema
 from tests.fake_bot_api import Call, FakeBotApi, FakeUser, Fault
 from tests.onnx_fixtures import build_tiny_classifier
