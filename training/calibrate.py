@@ -17,6 +17,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from training.export import set_metadata
 from training.report import expected_calibration_error, softmax
 
 # Search range for T; the upper end is "as flat as makes no difference" for 7 classes.
@@ -64,9 +65,7 @@ def apply_temperature(src: Path, dst: Path, temperature: float, report: dict[str
     graph.node.append(helper.make_node("Div", [raw, t_name], [out], name="temperature_scaling"))
     meta = {p.key: p.value for p in model.metadata_props}
     meta["calibration"] = json.dumps({"method": "temperature", **report})
-    del model.metadata_props[:]
-    for key, value in meta.items():
-        model.metadata_props.add(key=key, value=value)
+    set_metadata(model, meta)
     onnx.checker.check_model(model)
     dst.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dst))

@@ -34,6 +34,13 @@ class ExportResult:
     int8: dict[str, Any] | None = None
 
 
+def set_metadata(model: Any, metadata: dict[str, str]) -> None:
+    """Replace an ONNX ModelProto's metadata_props with `metadata`."""
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+
+
 def to_onnx(model, path: Path, metadata: dict[str, str]) -> Path:
     import tensorflow as tf
     import tf2onnx
@@ -49,10 +56,7 @@ def to_onnx(model, path: Path, metadata: dict[str, str]) -> Path:
     # tf2onnx names the dynamic batch dimension "unk__NN"; call it N on both ends.
     for value in (*proto.graph.input, *proto.graph.output):
         value.type.tensor_type.shape.dim[0].dim_param = "N"
-    del proto.metadata_props[:]
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
+    set_metadata(proto, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(proto.SerializeToString())
     return path
@@ -82,10 +86,7 @@ def quantize_int8(src: Path, dst: Path) -> Path:
     props = {p.key: p.value for p in model.metadata_props}
     props.update({k: v for k, v in original.items() if k not in props})
     props["version"] = original.get("version", "") + "+int8"
-    del model.metadata_props[:]
-    for key, value in props.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
+    set_metadata(model, props)
     onnx.save(model, str(dst))
     return dst
 
