@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from model.labels import NORMAL, PAPER_CLASSES, parse_label
+from model.quality import main_face
 from training.tem import read_tem
 from training.warp import warp_image
 
@@ -456,7 +457,7 @@ class _MeshSource:
         faces = self.detector.detect(rgb)
         if not faces:
             return None
-        return mesh_points(self.mesh.landmarks(rgb, faces[0]))
+        return mesh_points(self.mesh.landmarks(rgb, main_face(faces)))
 
 
 _MESH: _MeshSource | None = None
