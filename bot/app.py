@@ -95,7 +95,7 @@ class BotRateLimiter(AIORateLimiter):
 def load_screener(settings: BotSettings) -> ScreenerLike:
     from model.pipeline import Screener  # loads every model: seconds, so only when needed
 
-    return Screener(classifier_path=settings.model_path, threads=1)
+    return Screener(settings.model_path, threads=1, grader_path=settings.grader_path)
 
 
 def create_services(

@@ -45,6 +45,7 @@ class BotSettings:
     rate_limit_photos: int = 5
     rate_limit_window_s: float = 60.0
     model_path: Path | None = None
+    grader_path: Path | None = None
     log_level: str = "INFO"
     screen_workers: int = 2
     concurrent_updates: int = 64
@@ -73,6 +74,7 @@ class BotSettings:
                 r.integer("PALSY_RATE_LIMIT_WINDOW_S", int(defaults.rate_limit_window_s), 1)
             ),
             model_path=r.existing_file("PALSY_MODEL_PATH"),
+            grader_path=r.existing_file("PALSY_GRADER_PATH"),
             log_level=r.choice("PALSY_LOG_LEVEL", defaults.log_level, LOG_LEVELS, upper=True),
             screen_workers=r.integer("PALSY_SCREEN_WORKERS", defaults.screen_workers, 1, 64),
             concurrent_updates=r.integer(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from bot.i18n import Texts
-from model.asymmetry import WEAKER_SIDE_MIN
+from model.grader import Finding
 from model.labels import parse_label
 from model.reasons import Reason
 from model.result import ScreeningResult
 from model.triage import Tier
 
 BAR_CELLS = 10
-# Asymmetry below this (inter-pupil distances, ~3 mm) is within healthy variation: no sentence.
-MIN_ASYMMETRY = WEAKER_SIDE_MIN
 
 
 def bar(probability: float, cells: int = BAR_CELLS) -> str:
@@ -32,15 +30,15 @@ def class_name(t: Texts, name: str) -> str:
         return name
 
 
-def asymmetry_sentences(t: Texts, asymmetry: dict[str, float | str]) -> list[str]:
-    """Plain-words findings, naming the subject's side (see model.asymmetry)."""
-    out = []
-    for feature in ("mouth", "eye", "brow"):
-        side = asymmetry.get(f"{feature}_lower_side")
-        size = asymmetry.get(f"{feature}_asymmetry")
-        if side in ("left", "right") and isinstance(size, float) and size >= MIN_ASYMMETRY:
-            out.append(t(f"asym.{feature}.{side}"))
-    return out
+def asymmetry_sentences(t: Texts, finding: Finding | None) -> list[str]:
+    """The measures model/ found outside the healthy range, in words and mm, naming the
+    person's own side. Which ones are worth a sentence is decided in model.grader."""
+    if finding is None:
+        return []
+    return [
+        t(f"asym.{o.measure}.{o.side}", mm=max(1, round(o.size_mm)))
+        for o in finding.observations
+    ]
 
 
 def rejection(t: Texts, reason: Reason | None) -> str:
@@ -67,7 +65,7 @@ def result_text(t: Texts, result: ScreeningResult) -> str:
             t("result.finding", severity=t(f"severity.{severity}"), region=t(f"region.{region}"))
         )
     lines += ["", t("result.confidence"), *confidence_lines(t, result.probabilities)]
-    asym = asymmetry_sentences(t, result.asymmetry)
+    asym = asymmetry_sentences(t, result.finding)
     if asym:
         lines += ["", *asym]
     lines += ["", t(f"tier.{result.tier.value}")]

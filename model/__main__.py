@@ -1,7 +1,8 @@
 """palsy-check: screen photos from the command line, without Telegram.
 
 Exit status: 0 when every image was screened (rejected photos included), 1 when a model cannot be
-loaded, 2 for usage errors (bad options, an image path that cannot be read).
+loaded, 2 for usage errors (bad options, an image path that cannot be read). With `--json` every
+path given gets exactly one line, an unreadable one `"status": "error"` with its reason.
 """
 
 from __future__ import annotations
@@ -13,16 +14,50 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model.classifier import ContractError, ModelMissingError
+from model.grader import Finding, GraderError
+from model.reasons import Reason
 from model.result import ScreeningResult
+from model.triage import Tier
 
 DISCLAIMER = "Screening only, not a diagnosis; any sudden facial droop is an emergency."
 NOT_VALIDATED = (
-    "NOTE: this model has not been clinically validated on real patients. "
+    "NOTE: this screen has not been clinically validated on real patients. "
     "Do not rely on it for medical decisions."
 )
 
-# The signed measures; the JSON also has the derived `<feature>_asymmetry` / `_lower_side` keys.
-READABLE_MEASURES = ("mouth", "brow", "eye", "eye_ratio", "weaker_side")
+# Plain words for the readable report (the bot has its own catalogs, in two languages).
+WHY_NOT: dict[Reason, str] = {
+    Reason.EMPTY: "the file is empty",
+    Reason.NOT_IMAGE: "not an image",
+    Reason.CORRUPT: "the picture is damaged",
+    Reason.TOO_MANY_BYTES: "the file is too big",
+    Reason.TOO_MANY_PIXELS: "the picture is too large",
+    Reason.TOO_SMALL: "the picture is too small",
+    Reason.NO_FACE: "no face found",
+    Reason.MULTIPLE_FACES: "more than one face",
+    Reason.FACE_TOO_SMALL: "the face is too small in the picture",
+    Reason.TOO_DARK: "too dark",
+    Reason.OVEREXPOSED: "too bright",
+    Reason.BLURRY: "blurry",
+    Reason.NOT_FRONTAL: "the head is turned or tilted",
+}
+RETAKE_TIP = "take a new photo: face the camera, in good light, only your face in the picture"
+ADVICE: dict[Tier, str] = {
+    Tier.EMERGENCY: "call an emergency number now (112; ambulance 108 in India)",
+    Tier.URGENT: "see a doctor today; if it started suddenly, call an emergency number now",
+    Tier.SOON: "see a doctor in the next few days; if it started suddenly, call an emergency "
+    "number now",
+    Tier.NO_SIGNS: "a photo cannot rule out a stroke: if there is sudden weakness, trouble "
+    "speaking or seeing, call an emergency number now",
+    Tier.RETAKE: "if the face drooped suddenly, call an emergency number now",
+}
+SEVERITY_WORDS = {"mild": "mild", "moderate": "moderate", "severe": "strong"}
+REGION_WORDS = {"mouth": "around the mouth", "eye": "around the eye and brow"}
+OBSERVED = {
+    "mouth": "the {side} mouth corner sits about {mm:.0f} mm lower than the {other}",
+    "brow": "the {side} eyebrow sits about {mm:.0f} mm lower than the {other}",
+    "eye": "the {side} eye is open about {mm:.0f} mm wider than the {other}",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model", type=Path, help="classifier ONNX file (default: the bundled one)"
     )
+    parser.add_argument(
+        "--grader", type=Path, help="grader parameters JSON (default: the bundled one)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads per model")
     parser.add_argument(
         "--sudden", action="store_true", help="the droop started suddenly (raises the tier)"
@@ -42,38 +80,45 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fmt(name: str, value: float | str) -> str:
-    if not isinstance(value, float):
-        return str(value)
-    return f"{value:.3f}" if name == "eye_ratio" else f"{value:+.3f}"  # signed: left - right
+def observations(finding: Finding) -> list[str]:
+    """Plain-words measures outside the healthy range, with sizes in mm."""
+    out = []
+    for o in finding.observations:
+        other = "right" if o.side == "left" else "left"
+        out.append(OBSERVED[o.measure].format(side=o.side, other=other, mm=max(1, o.size_mm)))
+    return out
+
+
+def outcome(result: ScreeningResult) -> str:
+    """One line: what the photo showed, in plain words."""
+    finding = result.finding
+    if result.status == "ok" and finding is not None and finding.decision == "finding":
+        severity = SEVERITY_WORDS.get(finding.severity or "", finding.severity)
+        region = REGION_WORDS.get(finding.region or "", finding.region)
+        return f"possible {severity} weakness {region}, on the person's own {finding.side} side"
+    if result.status == "ok":
+        return "no signs of facial weakness in this photo"
+    if result.reason is Reason.LOW_CONFIDENCE:
+        return "checked, but no clear answer: the face is a little uneven, within or near the " \
+            "range of healthy faces"  # fmt: skip
+    reason = result.reason
+    why = WHY_NOT.get(reason, "not checked") if reason else "not checked"
+    tip = "" if reason in (Reason.NOT_IMAGE, Reason.EMPTY) else f"; {RETAKE_TIP}"
+    return f"not checked: {why}{tip}"
 
 
 def report(path: Path, result: ScreeningResult) -> str:
     """The readable report for one image."""
-    lines = [f"{path}"]
-    if result.status == "ok":
-        what = (
-            "no signs of facial palsy"
-            if result.region is None
-            else (f"{result.severity} {result.region} weakness")
+    lines = [f"{path}", f"  result:    {outcome(result)}", f"  do:        {ADVICE[result.tier]}"]
+    if result.finding is not None:
+        for sentence in observations(result.finding):
+            lines.append(f"  seen:      {sentence}")
+        lines.append(
+            f"  detail:    chance of a palsy-like face {result.finding.p_palsy:.0%} "
+            f"(grader {result.grader_version}); sizes at an assumed 63 mm between the pupils"
         )
-        lines.append(f"  finding:   {what} ({result.label}, p={result.top_probability:.2f})")
-    else:
-        reason = result.reason.value if result.reason else "unknown"
-        lines.append(f"  rejected:  {reason} (please retake the photo)")
-    lines.append(f"  urgency:   {result.tier.value}")
-    if result.probabilities:
-        probs = ", ".join(f"{k} {v:.2f}" for k, v in result.probabilities.items())
-        lines.append(f"  classes:   {probs}")
-    if result.asymmetry:
-        shown = [k for k in READABLE_MEASURES if k in result.asymmetry]
-        asym = ", ".join(f"{k} {_fmt(k, result.asymmetry[k])}" for k in shown)
-        lines.append(f"  asymmetry: {asym} (pupil distances; subject's sides)")
-    if result.face:
-        f = result.face
-        lines.append(f"  face:      x={f.x:.0f} y={f.y:.0f} w={f.width:.0f} h={f.height:.0f}")
-    times = ", ".join(f"{k} {v:.1f}" for k, v in result.timings_ms.items())
-    lines.append(f"  ms:        {times}")
+    times = ", ".join(f"{k} {v:.0f}" for k, v in result.timings_ms.items())
+    lines.append(f"  time (ms): {times}")
     return "\n".join(lines)
 
 
@@ -84,6 +129,10 @@ def as_json(path: Path, result: ScreeningResult) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
+def error_json(path: Path, reason: str) -> str:
+    return json.dumps({"path": str(path), "status": "error", "reason": reason})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.threads < 1:
@@ -91,13 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from model.pipeline import Screener  # loads onnxruntime: after argument checks
 
-        screener = Screener(classifier_path=args.model, threads=args.threads)
-    except (ModelMissingError, ContractError, FileNotFoundError) as exc:
+        screener = Screener(args.model, threads=args.threads, grader_path=args.grader)
+    except (ModelMissingError, ContractError, GraderError, FileNotFoundError) as exc:
         print(f"palsy-check: {exc}", file=sys.stderr)
         return 1
     info = screener.classifier.info
     if not args.json:
-        print(f"model: {info.name} {info.version} sha256 {info.sha256[:16]}")
+        print(f"grader {screener.grader.params.version}; classifier {info.name} {info.version}")
         if not info.clinically_validated:
             print(NOT_VALIDATED)
         print()
@@ -106,7 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            print(f"palsy-check: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+            why = f"cannot read {path}: {exc.strerror or exc}"
+            print(f"palsy-check: {why}", file=sys.stderr)
+            if args.json:
+                print(error_json(path, why), flush=True)
             status = 2
             continue
         sudden = True if args.sudden else None

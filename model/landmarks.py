@@ -15,11 +15,12 @@ Mesh indices used (MediaPipe canonical face mesh; 468 points, 478 with the iris 
 | upper brow, medial->lateral  | 107 66 105 63 70 | 336 296 334 293 300 |
 | mouth corner                 | 61              | 291              |
 | nose alar base               | 98              | 327              |
+| lid pairs (lateral->medial)  | 160/144 159/145 158/153 | 387/373 386/374 385/380 |
 | eyelid ring (16 points, from the outer corner over the upper lid): `EYE_CONTOUR[side]` |
 
 Midline: nose tip 1, nasion 168, upper-lip top 0, upper-lip inner 13, lower-lip inner 14,
-lower-lip bottom 17, chin 152. Without iris points (468-point mesh) the pupil is the mean of the
-16-point eye contour.
+lower-lip bottom 17, chin 152; the midline fit uses `MIDLINE_STABLE`. Without iris points
+(468-point mesh) the pupil is the mean of the 16-point eye contour.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ EYE_CONTOUR = (
     (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
     (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249),
 )
+# Upper/lower lid pairs across the fissure (lateral, middle, medial) per image side.
+LID_PAIRS = (((160, 144), (159, 145), (158, 153)), ((387, 373), (386, 374), (385, 380)))
+# Facial midline: nasion, nose bridge, subnasale, chin (not the nose tip, which swings with yaw).
+MIDLINE_STABLE = (168, 6, 197, 195, 2, 152)
 NOSE_TIP, NASION, LIP_TOP, LIP_UPPER_INNER, LIP_LOWER_INNER, LIP_BOTTOM, CHIN = (
     1,
     168,

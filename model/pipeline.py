@@ -1,10 +1,11 @@
-"""Photo bytes -> ScreeningResult: decode, detect, quality gate, landmarks, align, classify, triage.
+"""Photo bytes -> ScreeningResult: decode, detect, quality gate, mesh, measure, classify, grade,
+triage.
 
-`Screener` holds one ONNX Runtime session per model and no other state, so one instance serves
-many threads. Bad input never raises: every `Rejected` becomes a "rejected" result with its reason
-and tier RETAKE. A classifier that is unsure (top probability under `min_confidence`) gives a
-"rejected" result with reason LOW_CONFIDENCE that keeps the probabilities and measures, but no
-label, so nobody acts on a guess.
+`Screener` holds one ONNX Runtime session per model, the grader's parameters and no other state,
+so one instance serves many threads. Bad input never raises: every `Rejected` becomes a
+"rejected" result with its reason and tier RETAKE. A grader torn between "no signs" and a finding
+gives a "rejected" result with reason LOW_CONFIDENCE that keeps the probabilities, measures and
+the (unclear) finding, but no label, so nobody acts on a guess.
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-from model.asymmetry import measures
+from model.asymmetry import Measures, measure
 from model.classifier import Classifier
 from model.decode import DecodeLimits, decode_image
 from model.faces import Face, FaceDetector
-from model.labels import parse_label
+from model.grader import Grader
 from model.landmarks import KeyPoints, LandmarkModel, key_points
 from model.preprocess import classifier_input
 from model.quality import QualityThresholds, check_pose, check_quality
 from model.reasons import Reason, Rejected
 from model.result import FaceBox, ScreeningResult
-from model.triage import MIN_CONFIDENCE, Tier, triage
+from model.triage import triage
 
-STAGES = ("decode", "detect", "quality", "landmarks", "preprocess", "classify")
+STAGES = ("decode", "detect", "quality", "landmarks", "preprocess", "classify", "grade")
 
 
 class _Clock:
@@ -52,32 +53,35 @@ class _Clock:
 
 
 @dataclass
-class _Analysis:
+class Analysis:
     """What the stages before the classifier found; filled in as they run."""
 
     face: Face | None = None
+    mesh: np.ndarray | None = None
     points: KeyPoints | None = None
+    measures: Measures | None = None
     crop: np.ndarray | None = None
 
 
-class Screener:
+class Analyser:
+    """Photo -> face, mesh, measures, classifier crop and CNN probabilities: what both serving
+    and the grader's fitting need."""
+
     def __init__(
         self,
         classifier_path: Path | str | None = None,
         limits: DecodeLimits = DecodeLimits(),  # noqa: B008 (frozen dataclass)
         threads: int = 1,
         thresholds: QualityThresholds = QualityThresholds(),  # noqa: B008
-        min_confidence: float = MIN_CONFIDENCE,
     ) -> None:
-        """Load every model. Raises `ModelMissingError` / `ContractError` for a bad classifier."""
+        """Load the models. Raises `ModelMissingError` / `ContractError` for a bad classifier."""
         self.classifier = Classifier(classifier_path, threads)
         self.detector = FaceDetector(threads=threads)
         self.mesh = LandmarkModel(threads=threads)
         self.limits = limits
         self.thresholds = thresholds
-        self.min_confidence = min_confidence
 
-    def _analyse(self, data: bytes, clock: _Clock, found: _Analysis) -> None:
+    def _analyse(self, data: bytes, clock: _Clock, found: Analysis) -> None:
         """Run every stage up to the classifier input, filling `found`; raises `Rejected`."""
         rgb = decode_image(bytes(data), self.limits)
         clock.lap("decode", then="detect")
@@ -86,80 +90,93 @@ class Screener:
         face, _ = check_quality(rgb, faces, self.thresholds)
         found.face = face
         clock.lap("quality", then="landmarks")
-        points = key_points(self.mesh.landmarks(rgb, face))
-        found.points = points
+        found.mesh = self.mesh.landmarks(rgb, face)
+        points = found.points = key_points(found.mesh)
         clock.lap("landmarks", then="quality")
         eyes = points.eyes
         check_pose(eyes[0], eyes[1], points.nose_tip, self.thresholds)
+        found.measures = measure(found.mesh)
         clock.lap("quality", then="preprocess")
         found.crop = classifier_input(rgb, eyes)
         clock.lap("preprocess", then="classify")
 
-    def prepare(self, data: bytes) -> np.ndarray:
-        """The exact classifier input (uint8 [224, 224, 3]) `screen` would use; raises `Rejected`.
+    def analyse(self, data: bytes) -> Analysis:
+        """Every stage up to the classifier input (face, mesh, measures, crop); raises `Rejected`.
 
-        Training builds its arrays with the same functions (`decode_image`, `main_face`, the mesh's
-        `KeyPoints.eyes`, `classifier_input`): tests compare the two paths byte for byte.
+        Training builds its arrays and grader features through this same call, so train and
+        serve cannot drift apart (tests compare the two paths byte for byte).
         """
-        found = _Analysis()
+        found = Analysis()
         self._analyse(data, _Clock(), found)
-        assert found.crop is not None
-        return found.crop
+        return found
+
+    def prepare(self, data: bytes) -> np.ndarray:
+        """The exact classifier input (uint8 [224, 224, 3]) `screen` uses; raises `Rejected`."""
+        crop = self.analyse(data).crop
+        assert crop is not None
+        return crop
+
+    def cnn_probabilities(self, crop: np.ndarray) -> dict[str, float]:
+        """The classifier's softmax for one crop, class -> probability."""
+        probs = self.classifier.predict(crop[None].astype(np.float32))[0]
+        return dict(zip(self.classifier.classes, probs.tolist(), strict=True))
+
+
+class Screener(Analyser):
+    """The whole screen: analysis, then the grader and the tier."""
+
+    def __init__(
+        self,
+        classifier_path: Path | str | None = None,
+        limits: DecodeLimits = DecodeLimits(),  # noqa: B008 (frozen dataclass)
+        threads: int = 1,
+        thresholds: QualityThresholds = QualityThresholds(),  # noqa: B008
+        grader_path: Path | str | None = None,
+    ) -> None:
+        """Load every model. Raises `ModelMissingError` / `ContractError` for a bad classifier,
+        `GraderError` for bad grader parameters."""
+        super().__init__(classifier_path, limits, threads, thresholds)
+        self.grader = Grader.load(grader_path)
 
     def screen(self, data: bytes, sudden_onset: bool | None = None) -> ScreeningResult:
         """Screen one photo. Never raises for bad input."""
-        clock, found = _Clock(), _Analysis()
-        info = self.classifier.info
+        clock, found = _Clock(), Analysis()
+        info, version = self.classifier.info, self.grader.params.version
         try:
             self._analyse(data, clock, found)
         except Rejected as rejected:
             clock.lap(clock.pending)
-            return ScreeningResult(
-                status="rejected",
-                tier=Tier.RETAKE,
-                model=info,
-                reason=rejected.reason,
-                face=_face_box(found.face),
-                timings_ms=clock.done(),
+            return ScreeningResult.rejected(
+                rejected.reason, info, clock.done(), _face_box(found.face), version
             )
-        assert found.crop is not None and found.points is not None
-        probs = self.classifier.predict(found.crop[None].astype(np.float32))[0]
+        assert found.crop is not None and found.measures is not None
+        cnn = self.cnn_probabilities(found.crop)
         clock.lap("classify")
-        ranked = sorted(zip(self.classifier.classes, probs.tolist(), strict=True), key=_by_p)
-        probabilities = dict(ranked)
-        asymmetry = {
-            k: round(v, 4) if isinstance(v, float) else v for k, v in measures(found.points).items()
-        }
-        label, top = ranked[0]
-        tier = triage(label, top, sudden_onset, min_confidence=self.min_confidence)
-        if top < self.min_confidence:
-            return ScreeningResult(
-                status="rejected",
-                tier=tier,
-                model=info,
-                reason=Reason.LOW_CONFIDENCE,
-                probabilities=probabilities,
-                asymmetry=asymmetry,
-                face=_face_box(found.face),
-                timings_ms=clock.done(),
-            )
-        region, severity = parse_label(label)
+        graded = self.grader.grade(found.measures, cnn)
+        clock.lap("grade")
+        finding = graded.finding
+        label = finding.label
         return ScreeningResult(
-            status="ok",
-            tier=tier,
+            status="rejected" if label is None else "ok",
+            tier=triage(label, sudden_onset),
             model=info,
+            reason=Reason.LOW_CONFIDENCE if label is None else None,
             label=label,
-            region=region,
-            severity=severity,
-            probabilities=probabilities,
-            asymmetry=asymmetry,
+            region=finding.region,
+            severity=finding.severity,
+            probabilities=_ranked(graded.probabilities),
+            asymmetry=found.measures.to_dict(),
             face=_face_box(found.face),
             timings_ms=clock.done(),
+            finding=finding,
+            cnn_probabilities=_ranked(cnn),
+            grader_version=version,
         )
 
 
-def _by_p(item: tuple[str, float]) -> float:
-    return -item[1]
+def _ranked(probs: dict[str, float]) -> dict[str, float]:
+    """Best first, rounded for JSON and the database."""
+    return {k: round(v, 4) for k, v in sorted(probs.items(), key=lambda kv: -kv[1])}
 
 
 def _face_box(face: Face | None) -> FaceBox | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from model.grader import Finding
 from model.reasons import Reason
 from model.triage import Tier
 
@@ -33,6 +34,9 @@ class FaceBox:
 
 @dataclass
 class ScreeningResult:
+    """`status` "ok": a decision (finding or no signs). "rejected": no decision, with `reason`;
+    an unclear grade is rejected with LOW_CONFIDENCE but keeps its measures and finding."""
+
     status: Status
     tier: Tier
     model: ModelInfo | None = None
@@ -40,12 +44,36 @@ class ScreeningResult:
     label: str | None = None
     region: str | None = None
     severity: str | None = None
-    # Class -> softmax probability, best first.
+    # The grader's class -> probability, best first.
     probabilities: dict[str, float] = field(default_factory=dict)
-    # Measure name -> value; values are in units of inter-pupil distance (see model.asymmetry).
-    asymmetry: dict[str, float | str] = field(default_factory=dict)
+    # Measure name -> value, IPD units (see model.asymmetry.Measures.to_dict).
+    asymmetry: dict[str, float] = field(default_factory=dict)
     face: FaceBox | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    finding: Finding | None = None
+    # The CNN's own softmax, best first (one input of the grader, shown for transparency).
+    cnn_probabilities: dict[str, float] = field(default_factory=dict)
+    grader_version: str | None = None
+
+    @classmethod
+    def rejected(
+        cls,
+        reason: Reason,
+        model: ModelInfo | None,
+        timings_ms: dict[str, float],
+        face: FaceBox | None = None,
+        grader_version: str | None = None,
+    ) -> ScreeningResult:
+        """The one constructor of a photo that could not be screened."""
+        return cls(
+            status="rejected",
+            tier=Tier.RETAKE,
+            model=model,
+            reason=reason,
+            face=face,
+            timings_ms=timings_ms,
+            grader_version=grader_version,
+        )
 
     @property
     def top_probability(self) -> float | None:
@@ -56,4 +84,5 @@ class ScreeningResult:
         out = asdict(self)
         out["tier"] = self.tier.value
         out["reason"] = self.reason.value if self.reason else None
+        out["finding"] = self.finding.to_dict() if self.finding else None
         return out

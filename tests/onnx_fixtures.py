@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from model.labels import NORMAL, PAPER_CLASSES
+
+if TYPE_CHECKING:
+    from model.pipeline import Screener
 
 # ONNX Runtime 1.32 runs this opset; ReduceMean still takes `axes` as an attribute here.
 OPSET = 17
@@ -163,3 +167,48 @@ def _save(
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, path)
     return path
+
+
+def build_passthrough_grader(
+    path: Path | str,
+    classes: Sequence[str] = (*PAPER_CLASSES, NORMAL),
+    clear_below: float = 0.5,
+    finding_at: float = 0.9,
+) -> Path:
+    """Write grader parameters that give the CNN all the weight, and return the path.
+
+    Weight 1 on each class's CNN log-probability and 0 on every measure: softmax(log p) = p, so
+    the grader's probabilities are the classifier's. With a tiny classifier's `bias` a test
+    then chooses the finding: a bias of 6 on a palsy class gives P(palsy) > 0.99 (a finding), on
+    `normal` P(palsy) < 0.02 (no signs); no bias gives P(palsy) = 6/7 (unclear).
+    """
+    from model.asymmetry import FEATURES
+    from model.grader import GraderParams
+
+    classes = tuple(classes)
+    nf = len(FEATURES)
+    params = GraderParams(
+        version="test-passthrough",
+        classes=classes,
+        features=tuple(FEATURES),
+        healthy_scale=dict.fromkeys(FEATURES, 1.0),
+        cnn_classes=classes,
+        weights=[
+            [0.0] * nf + [float(i == j) for j in range(len(classes))] for i in range(len(classes))
+        ],
+        bias=[0.0] * len(classes),
+        clear_below=clear_below,
+        finding_at=finding_at,
+        fitted={"data": "none: a test fixture that passes the CNN's probabilities through"},
+    )
+    path = Path(path)
+    path.write_text(params.to_json())
+    return path
+
+
+def passthrough_screener(classifier: Path) -> Screener:
+    """A real Screener whose grader passes `classifier`'s probabilities through (see above)."""
+    from model.pipeline import Screener
+
+    grader = build_passthrough_grader(Path(classifier).with_suffix(".grader.json"))
+    return Screener(classifier, grader_path=grader)

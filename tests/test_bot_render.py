@@ -7,6 +7,7 @@ import pytest
 from bot.config import LANGUAGES
 from bot.i18n import Texts
 from bot.render import asks_onset, bar, onset_answer_text, result_text
+from model.grader import Finding, Observation
 from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
 from model.triage import Tier, triage
@@ -25,7 +26,7 @@ def finding(label: str, top: float, model: ModelInfo = UNVALIDATED, **asym: floa
     severity, _, region = label.partition("_")
     return ScreeningResult(
         status="ok",
-        tier=triage(label, top),
+        tier=triage(label),
         model=model,
         label=label,
         region=region or None,
@@ -61,11 +62,16 @@ def test_confidences_best_first_and_region_severity_in_words() -> None:
     assert "doctor today" in text  # URGENT advice
 
 
-def test_asymmetry_names_the_subjects_side_in_words() -> None:
-    result = finding("mild_mouth", 0.8, mouth_lower_side="left", mouth_asymmetry=0.1)
-    assert "The left corner of the mouth sits lower than the right." in result_text(texts(), result)
-    small = finding("mild_mouth", 0.8, mouth_lower_side="left", mouth_asymmetry=0.001)
-    assert "corner of the mouth" not in result_text(texts(), small)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_asymmetry_names_the_persons_side_and_size_in_mm(language: str) -> None:
+    t = texts(language)
+    result = finding("mild_mouth", 0.8)
+    seen = Observation("mouth", "left", 0.08)  # 0.08 IPD at 63 mm: 5 mm
+    result.finding = Finding("finding", 0.99, "mouth", "mild", "left", (seen,))
+    text = result_text(t, result)
+    assert t("asym.mouth.left", mm=5) in text and "5" in t("asym.mouth.left", mm=5)
+    result.finding = Finding("finding", 0.99, "mouth", "mild", "left", ())
+    assert t("asym.mouth.left", mm=5) not in result_text(t, result)
 
 
 def test_validation_notice_follows_model_metadata_and_disclaimer_is_always_there() -> None:
@@ -88,9 +94,8 @@ def test_each_rejection_has_its_own_tip_and_the_emergency_line(
     assert t("emergency.footer") in text and "112" in text
 
 
-def test_low_confidence_finding_is_a_retake() -> None:
-    result = finding("severe_mouth", 0.4)
-    assert result.tier is Tier.RETAKE
+def test_unclear_grade_is_a_retake() -> None:
+    result = ScreeningResult(status="rejected", tier=Tier.RETAKE, reason=Reason.LOW_CONFIDENCE)
     assert texts()("reject.low_confidence") in result_text(texts(), result)
     assert not asks_onset(result)
 

@@ -12,7 +12,7 @@ import pytest
 from model.__main__ import DISCLAIMER, NOT_VALIDATED, main
 from model.labels import NORMAL, PAPER_CLASSES
 from tests.model_images import jpeg, london
-from tests.onnx_fixtures import build_tiny_classifier
+from tests.onnx_fixtures import build_passthrough_grader, build_tiny_classifier
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 JSON_KEYS = {
@@ -39,6 +39,7 @@ def files(tmp_path_factory: pytest.TempPathFactory, london_neutral: list[Path]) 
     junk = root / "notes.jpg"
     junk.write_text("not a photo")
     return {
+        "grader": build_passthrough_grader(root / "g.json"),
         "face": face,
         "junk": junk,
         "model": build_tiny_classifier(root / "m.onnx", bias={"moderate_eye": 6.0}),
@@ -48,8 +49,12 @@ def files(tmp_path_factory: pytest.TempPathFactory, london_neutral: list[Path]) 
     }
 
 
+def _models(files: dict[str, Path], model: str = "model") -> list[str]:
+    return ["--model", str(files[model]), "--grader", str(files["grader"])]
+
+
 def test_json_lines(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--json", "--model", str(files["model"]), str(files["face"]), str(files["junk"])])
+    code = main(["--json", *_models(files), str(files["face"]), str(files["junk"])])
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
@@ -78,16 +83,17 @@ def test_json_lines(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) 
 def test_readable_report_says_unvalidated_and_disclaims(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--model", str(files["model"]), str(files["face"])]) == 0
+    assert main([*_models(files), str(files["face"])]) == 0
     out = capsys.readouterr().out
     assert NOT_VALIDATED in out and DISCLAIMER in out
-    assert "moderate eye" in out and "urgent" in out
+    assert "possible moderate weakness around the eye" in out and "see a doctor today" in out
+    assert "low_confidence" not in out and "moderate_eye" not in out  # words, not codes
 
 
 def test_validated_model_has_no_notice(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--model", str(files["validated"]), str(files["face"])]) == 0
+    assert main([*_models(files, "validated"), str(files["face"])]) == 0
     out = capsys.readouterr().out
     assert NOT_VALIDATED not in out and DISCLAIMER in out
 
@@ -104,12 +110,14 @@ def test_unreadable_image_is_a_usage_error_but_others_still_run(
     tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
-        ["--json", "--model", str(files["model"]), str(tmp_path / "x.jpg"), str(files["face"])]
+        ["--json", *_models(files), str(tmp_path / "x.jpg"), str(files["face"])]
     )
     assert code == 2
     captured = capsys.readouterr()
     assert "cannot read" in captured.err
-    assert json.loads(captured.out)["status"] == "ok"
+    missing, ok = (json.loads(line) for line in captured.out.splitlines())
+    assert (missing["status"], missing["path"]) == ("error", str(tmp_path / "x.jpg"))
+    assert "cannot read" in missing["reason"] and ok["status"] == "ok"
 
 
 def test_usage_error() -> None:

@@ -19,9 +19,9 @@ from model.preprocess import eye_positions
 from model.reasons import Reason, Rejected
 from model.triage import Tier
 from tests.model_images import far_away, jpeg, london, relit, side_by_side
-from tests.onnx_fixtures import build_tiny_classifier
+from tests.onnx_fixtures import build_tiny_classifier, passthrough_screener
 
-STAGES = ("decode", "detect", "quality", "landmarks", "preprocess", "classify", "total")
+STAGES = ("decode", "detect", "quality", "landmarks", "preprocess", "classify", "grade", "total")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def screener(model_dir: Path) -> Screener:
     # Forced top class: severe_mouth far ahead of the rest.
-    return Screener(build_tiny_classifier(model_dir / "severe.onnx", bias={"severe_mouth": 6.0}))
+    return passthrough_screener(
+        build_tiny_classifier(model_dir / "severe.onnx", bias={"severe_mouth": 6.0})
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,27 +48,31 @@ def test_a_face_is_screened(screener: Screener, face_jpeg: bytes) -> None:
     assert (result.label, result.region, result.severity) == ("severe_mouth", "mouth", "severe")
     assert result.tier is Tier.EMERGENCY
     probs = list(result.probabilities.values())
-    assert probs == sorted(probs, reverse=True) and sum(probs) == pytest.approx(1.0, abs=1e-5)
-    assert set(result.asymmetry) >= {"mouth", "brow", "eye", "eye_ratio", "weaker_side"}
+    assert probs == sorted(probs, reverse=True) and sum(probs) == pytest.approx(1.0, abs=1e-3)
+    assert set(result.asymmetry) >= {"mouth", "brow", "eye", "eye_ratio", "left_corner_height"}
+    assert result.finding is not None and result.finding.label == result.label
     assert result.face is not None and result.face.width > 120
     assert tuple(result.timings_ms) == STAGES
     assert result.model == screener.classifier.info
 
 
 def test_sudden_onset_escalates(model_dir: Path, face_jpeg: bytes) -> None:
-    mild = Screener(build_tiny_classifier(model_dir / "mild.onnx", bias={"mild_eye": 6.0}))
+    mild = passthrough_screener(
+        build_tiny_classifier(model_dir / "mild.onnx", bias={"mild_eye": 6.0})
+    )
     assert mild.screen(face_jpeg).tier is Tier.SOON
     assert mild.screen(face_jpeg, sudden_onset=True).tier is Tier.EMERGENCY
 
 
 def test_low_confidence_keeps_probabilities_but_no_label(model_dir: Path, face_jpeg: bytes):
     # No bias: seven near-equal logits, top probability ~0.15.
-    unsure = Screener(build_tiny_classifier(model_dir / "unsure.onnx"))
+    unsure = passthrough_screener(build_tiny_classifier(model_dir / "unsure.onnx"))
     result = unsure.screen(face_jpeg)
     assert result.status == "rejected" and result.reason is Reason.LOW_CONFIDENCE
     assert result.tier is Tier.RETAKE and result.label is None
     assert len(result.probabilities) == 7 and result.top_probability < 0.5
     assert result.asymmetry and result.face is not None
+    assert result.finding is not None and result.finding.decision == "unclear"
 
 
 @pytest.mark.parametrize(

@@ -21,14 +21,14 @@ from model.reasons import Reason
 from model.result import ScreeningResult
 from model.triage import Tier
 from tests.model_images import london
-from tests.onnx_fixtures import build_tiny_classifier
+from tests.onnx_fixtures import build_tiny_classifier, passthrough_screener
 from tests.test_model_decode import _grey_png
 
 
 @pytest.fixture(scope="module")
 def screener(tmp_path_factory: pytest.TempPathFactory) -> Screener:
     path = tmp_path_factory.mktemp("bad-inputs") / "c.onnx"
-    return Screener(build_tiny_classifier(path, bias={"mild_eye": 6.0}))
+    return passthrough_screener(build_tiny_classifier(path, bias={"mild_eye": 6.0}))
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ import pytest
 from PIL import Image
 
 from model.pipeline import Screener
-from tests.onnx_fixtures import build_tiny_classifier
+from tests.onnx_fixtures import build_tiny_classifier, passthrough_screener
 from training.dataset import list_directory, prepare
 
 
 @pytest.fixture(scope="module")
 def screener(tmp_path_factory: pytest.TempPathFactory) -> Screener:
-    return Screener(build_tiny_classifier(tmp_path_factory.mktemp("clf") / "tiny.onnx"))
+    return passthrough_screener(build_tiny_classifier(tmp_path_factory.mktemp("clf") / "tiny.onnx"))
 
 
 def _variants(photo: Path) -> dict[str, bytes]:

@@ -6,6 +6,8 @@ palsy-train export   runs/default --out model/assets/classifier.onnx [--int8 PAT
 palsy-train calibrate runs/default --model model/assets/classifier.onnx
 palsy-train card     runs/default --out model/assets/MODEL_CARD.md
 palsy-train evaluate model/assets/classifier.onnx data/synth [--run runs/default]
+palsy-train evaluate-grader --synth data/synth1 --out runs/grader [--card PATH]
+palsy-train fit-grader --synth data/synth1 --out model/assets/grader.json --version V
 """
 
 from __future__ import annotations
@@ -81,7 +83,56 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--split", choices=("grouped", "paper"), default="grouped")
     v.add_argument("--out", type=Path, default=None, help="folder for report JSON and PNG")
     v.add_argument("--cache", type=Path, default=Path("cache"))
+
+    for name, helptext in (
+        ("fit-grader", "fit the grader on the London photos and a synthetic set"),
+        ("evaluate-grader", "person-grouped cross-validation of the grader, with/without CNN"),
+    ):
+        g = sub.add_parser(name, help=helptext)
+        g.add_argument("--london", type=Path, default=Path("../shared/data/faces/london"))
+        g.add_argument("--synth", type=Path, default=Path("data/synth1"))
+        g.add_argument("--model", type=Path, default=None, help="classifier (default: bundled)")
+        g.add_argument("--cache", type=Path, default=Path("cache"))
+        g.add_argument("--limit", type=int, default=None, help="only the first N people")
+    f = sub.choices["fit-grader"]
+    f.add_argument("--out", type=Path, default=Path("runs/grader/grader.json"))
+    f.add_argument("--version", required=True)
+    f.add_argument("--cnn", action="store_true", help="give the CNN's probabilities a weight")
+    g = sub.choices["evaluate-grader"]
+    g.add_argument("--out", type=Path, default=Path("runs/grader"))
+    g.add_argument("--folds", type=int, default=5)
+    g.add_argument("--card", type=Path, default=None, help="also write the grader card here")
     return p
+
+
+def _grader_data_ok(args: argparse.Namespace) -> bool:
+    for path, what in ((args.london / "neutral", "London set"), (args.synth, "synthetic set")):
+        if not path.is_dir():
+            print(f"palsy-train: no {what} at {path}", file=sys.stderr)
+            return False
+    return True
+
+
+def _fit_grader(args: argparse.Namespace) -> int:
+    from training.grader_commands import fit
+
+    if not _grader_data_ok(args):
+        return 2
+    params = fit(args.london, args.synth, args.out, args.cache, args.version, args.cnn,
+                 args.model, args.limit)  # fmt: skip
+    print(f"grader {params.version}: no signs below P(palsy) {params.clear_below:.3f}, finding "
+          f"from {params.finding_at:.3f}; written to {args.out}")  # fmt: skip
+    return 0
+
+
+def _evaluate_grader(args: argparse.Namespace) -> int:
+    from training.grader_commands import evaluate
+
+    if not _grader_data_ok(args):
+        return 2
+    evaluate(args.london, args.synth, args.out, args.cache, args.model, args.folds, args.limit,
+             args.card)  # fmt: skip
+    return 0
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -264,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         "calibrate": _calibrate,
         "card": _card,
         "evaluate": _evaluate,
+        "fit-grader": _fit_grader,
+        "evaluate-grader": _evaluate_grader,
     }
     return handler[args.command](args)
 

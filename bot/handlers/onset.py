@@ -43,8 +43,8 @@ async def onset_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     parsed = parse_onset(query.data or "")
     if parsed is None:
         return
-    sudden, record_id, label, top = parsed
-    tier = triage(label, top, sudden_onset=sudden)
+    sudden, record_id, label, _top = parsed
+    tier = triage(label, sudden)
     svc = services(context)
     svc.results.record_onset(record_id, sudden, tier.value)
     t = await svc.user_texts(update.effective_user)

@@ -1,0 +1,255 @@
+"""The grader: facial measures (and, if it earned a weight, the CNN) -> a graded finding.
+
+Every number here is data, fitted by `palsy-train fit-grader` and shipped as
+`model/assets/grader.json` with a version and a record of the data behind it (see
+`GraderParams.fitted` and the model card). Nothing in this module is a hand-set decision
+constant.
+
+How a photo is graded:
+1. Each signed measure (`model.asymmetry.FEATURES`) is divided by its healthy scale (the 95th
+   percentile of its size on healthy faces), so 1.0 means "at the edge of the healthy range".
+2. A multinomial logistic regression on those sizes (and optionally the CNN's log-probabilities)
+   gives probabilities over the seven classes (`normal` plus the paper's six).
+3. P(palsy) = 1 - P(normal). Below `clear_below`: no signs. At or above `finding_at`: a finding.
+   Between the two the grader is torn between "no signs" and a finding: unclear. A finding is
+   graded severe (an emergency) only beyond `severe_floor`, the largest measure seen on a
+   healthy fitting face; below it, at most moderate.
+4. A finding's region is the region with the most probability; its severity the most probable
+   within that region; its side the side that droops on the region's measure that stands
+   furthest outside the healthy range.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from model.asymmetry import FEATURES, MM_PER_IPD, Measures
+from model.labels import NORMAL, REGIONS, SEVERITIES, Region, Severity, parse_label
+
+DEFAULT_GRADER = Path(__file__).resolve().parent / "assets" / "grader.json"
+FORMAT = "palsy-grader/1"
+
+Side = Literal["left", "right"]
+Decision = Literal["no_signs", "finding", "unclear"]
+
+# Measures that a person is told about, in words, when they stand outside the healthy range.
+# Not the eye opening: the mesh does not follow a one-sided lid change (see the grader card).
+TOLD: dict[str, Region] = {"mouth": "mouth", "brow": "eye"}
+
+
+class GraderError(ValueError):
+    """The grader file is missing or does not follow its format."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One measure outside the healthy range, for a sentence: `side` is the weaker-looking side."""
+
+    measure: str
+    side: Side
+    size_ipd: float
+
+    @property
+    def size_mm(self) -> float:
+        return self.size_ipd * MM_PER_IPD
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the grader decided. `region`, `severity` and `side` are set only for a finding."""
+
+    decision: Decision
+    p_palsy: float
+    region: Region | None = None
+    severity: Severity | None = None
+    side: Side | None = None
+    observations: tuple[Observation, ...] = ()
+
+    @property
+    def label(self) -> str | None:
+        """The class name: `normal`, `<severity>_<region>`, or None when unclear."""
+        if self.decision == "no_signs":
+            return NORMAL
+        if self.decision == "finding":
+            return f"{self.severity}_{self.region}"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["p_palsy"] = round(self.p_palsy, 4)
+        out["observations"] = [
+            {**asdict(o), "size_ipd": round(o.size_ipd, 4), "size_mm": round(o.size_mm, 1)}
+            for o in self.observations
+        ]
+        return out
+
+
+@dataclass(frozen=True)
+class GraderParams:
+    """The fitted grader, as stored in `grader.json`."""
+
+    version: str
+    classes: tuple[str, ...]
+    features: tuple[str, ...]
+    healthy_scale: dict[str, float]
+    cnn_classes: tuple[str, ...]  # empty: the CNN has no weight
+    weights: list[list[float]]  # [classes, features + cnn_classes]
+    bias: list[float]
+    clear_below: float
+    finding_at: float
+    # A finding is graded severe (an emergency) only when a region measure's size exceeds this:
+    # the largest size seen on any healthy fitting photo. Below it, at most moderate.
+    severe_floor: float = 0.0
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, **asdict(self)}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "grader") -> GraderParams:
+        try:
+            raw = json.loads(text)
+            if raw.pop("format", None) != FORMAT:
+                raise GraderError(f"{where}: not a {FORMAT} file")
+            params = cls(
+                **{
+                    **raw,
+                    "classes": tuple(raw["classes"]),
+                    "features": tuple(raw["features"]),
+                    "cnn_classes": tuple(raw["cnn_classes"]),
+                }
+            )
+        except (json.JSONDecodeError, TypeError, KeyError) as exc:
+            raise GraderError(f"{where}: unreadable grader parameters: {exc}") from None
+        params.check(where)
+        return params
+
+    def check(self, where: str = "grader") -> None:
+        width = len(self.features) + len(self.cnn_classes)
+        try:
+            for name in (*self.classes, *self.cnn_classes):
+                parse_label(name)
+        except ValueError as exc:
+            raise GraderError(f"{where}: {exc}") from None
+        if NORMAL not in self.classes:
+            raise GraderError(f"{where}: classes must include 'normal': {self.classes}")
+        unknown = set(self.features) - set(FEATURES)
+        if unknown or set(self.features) - set(self.healthy_scale):
+            raise GraderError(f"{where}: unknown or unscaled features {sorted(unknown)}")
+        if np.shape(self.weights) != (len(self.classes), width):
+            raise GraderError(f"{where}: weights must be [{len(self.classes)}, {width}]")
+        if len(self.bias) != len(self.classes):
+            raise GraderError(f"{where}: bias must have {len(self.classes)} values")
+        if not 0.0 <= self.clear_below <= self.finding_at <= 1.0:
+            raise GraderError(f"{where}: need 0 <= clear_below <= finding_at <= 1")
+
+
+def feature_sizes(asymmetries: Mapping[str, float], params: GraderParams) -> np.ndarray:
+    """|measure| / healthy scale for each grader feature: 1.0 = edge of the healthy range."""
+    return np.array([abs(asymmetries[f]) / params.healthy_scale[f] for f in params.features])
+
+
+def design_row(
+    asymmetries: Mapping[str, float], cnn: Mapping[str, float] | None, params: GraderParams
+) -> np.ndarray:
+    """The grader's input vector: feature sizes, then the CNN's log-probabilities if weighted."""
+    x = feature_sizes(asymmetries, params)
+    if not params.cnn_classes:
+        return x
+    if cnn is None:
+        raise GraderError("this grader weighs the CNN, but no CNN probabilities were given")
+    logp = [math.log(max(float(cnn[c]), 1e-6)) for c in params.cnn_classes]
+    return np.concatenate([x, logp])
+
+
+def softmax_rows(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class Grader:
+    """Loaded once; `grade` is pure and thread-safe."""
+
+    def __init__(self, params: GraderParams) -> None:
+        params.check()
+        self.params = params
+        self.weights = np.asarray(params.weights, np.float64)
+        self.bias = np.asarray(params.bias, np.float64)
+        self.normal = params.classes.index(NORMAL)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Grader:
+        path = Path(path) if path is not None else DEFAULT_GRADER
+        if not path.is_file():
+            raise GraderError(f"grader parameters not found: {path} (fit with palsy-train)")
+        return cls(GraderParams.from_json(path.read_text(), str(path)))
+
+    @property
+    def uses_cnn(self) -> bool:
+        return bool(self.params.cnn_classes)
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """[N, classes] for design rows [N, width]."""
+        return softmax_rows(np.atleast_2d(rows) @ self.weights.T + self.bias)
+
+    def grade(self, measures: Measures, cnn: Mapping[str, float] | None = None) -> Graded:
+        asym = measures.asymmetries()
+        probs = self.probabilities(design_row(asym, cnn, self.params))[0]
+        return Graded(
+            probabilities=dict(zip(self.params.classes, probs.tolist(), strict=True)),
+            finding=self.decide(probs, asym),
+        )
+
+    def decide(self, probs: Sequence[float], asym: Mapping[str, float]) -> Finding:
+        p = self.params
+        by_class = dict(zip(p.classes, probs, strict=True))
+        p_palsy = float(1.0 - by_class[NORMAL])
+        observations = self.observations(asym)
+        if p_palsy < p.clear_below:
+            return Finding("no_signs", p_palsy, observations=observations)
+        if p_palsy < p.finding_at:
+            return Finding("unclear", p_palsy, observations=observations)
+        in_region = {r: {s: by_class.get(f"{s}_{r}", 0.0) for s in SEVERITIES} for r in REGIONS}
+        region = max(REGIONS, key=lambda r: sum(in_region[r].values()))
+        severity = max(SEVERITIES, key=lambda s: in_region[region][s])
+        if severity == "severe" and self.region_size(region, asym) <= p.severe_floor:
+            severity = "moderate"
+        return Finding("finding", p_palsy, region, severity, self.side(region, asym), observations)
+
+    def _worst(self, region: Region, asym: Mapping[str, float]) -> str:
+        """The region's measure furthest outside the healthy range."""
+        scale = self.params.healthy_scale
+        names = [f for f in self.params.features if FEATURES[f] == region]
+        return max(names, key=lambda f: abs(asym[f]) / scale[f])
+
+    def region_size(self, region: Region, asym: Mapping[str, float]) -> float:
+        """How far the region's worst measure stands outside the healthy range (1 = its edge)."""
+        worst = self._worst(region, asym)
+        return abs(asym[worst]) / self.params.healthy_scale[worst]
+
+    def side(self, region: Region, asym: Mapping[str, float]) -> Side:
+        """The weaker-looking side on the region's measure furthest outside the healthy range."""
+        return "left" if asym[self._worst(region, asym)] > 0 else "right"
+
+    def observations(self, asym: Mapping[str, float]) -> tuple[Observation, ...]:
+        """Told measures outside the healthy range (beyond their healthy scale), largest first."""
+        scale = self.params.healthy_scale
+        out = [
+            Observation(name, "left" if asym[name] > 0 else "right", abs(asym[name]))
+            for name in TOLD
+            if name in scale and abs(asym[name]) > scale[name]
+        ]
+        return tuple(sorted(out, key=lambda o: -abs(asym[o.measure]) / scale[o.measure]))
+
+
+@dataclass(frozen=True)
+class Graded:
+    probabilities: dict[str, float]
+    finding: Finding

@@ -1,0 +1,338 @@
+"""Fit the grader (model/grader.py) and evaluate it by person-grouped cross-validation.
+
+Fitting, from `training.grader_data` rows:
+- healthy scale of each measure: the 95th percentile of its size on the real London photos
+  (neutral and smiling, the people in the fitting data only);
+- a multinomial logistic regression (Newton's method, L2 penalty `L2` on the weights) on the
+  measure sizes, optionally with the CNN's log-probabilities; rows weighted so that healthy and
+  palsy weigh the same, and each palsy class the same;
+- the two decision thresholds on P(palsy), as quantiles of the healthy fitting photos' own
+  P(palsy) at the policy rates in `Policy`: "no signs" below the `no_signs_rate` quantile, a
+  finding from the `finding_rate` quantile up, unclear in between.
+
+Evaluation: folds grouped by person (a person's photos and every warp made from them on one side),
+the grader fitted on the other folds' people only, then scored on the held-out people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from model.asymmetry import FEATURES, MM_PER_IPD
+from model.grader import Grader, GraderParams, design_row
+from model.labels import NORMAL, PAPER_CLASSES, SEVERITIES, parse_label
+from model.triage import Tier, triage
+from training.grader_data import Row
+
+CLASSES: tuple[str, ...] = (NORMAL, *PAPER_CLASSES)
+# The measures the grader weighs. Left out: the eye opening (the mesh does not follow a one-sided
+# lid warp: recovery ~0), the lip tilt (repeats `mouth`), the corner-to-midline distance and the
+# medial brow (no gain in person-grouped cross-validation on the synthetic set, 2026-12-03).
+GRADER_FEATURES = ("mouth", "brow", "brow_lateral")
+L2 = 1e-3
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Target rates on the healthy fitting photos; the thresholds are fitted to meet them."""
+
+    # Share of healthy fitting photos told "no signs" (the rest: unclear or a finding).
+    no_signs_rate: float = 0.975
+    # Share of healthy fitting photos below the finding threshold.
+    finding_rate: float = 0.995
+
+
+def usable(rows: Sequence[Row]) -> list[Row]:
+    return [r for r in rows if r.rejected is None]
+
+
+def healthy_scale(rows: Sequence[Row]) -> dict[str, float]:
+    """95th percentile of each measure's size on real healthy photos (London originals)."""
+    real = [r for r in rows if r.source == "london"]
+    if not real:
+        raise ValueError("no real healthy photos to calibrate the healthy range on")
+    return {f: float(np.percentile([abs(r.asym[f]) for r in real], 95)) for f in FEATURES}
+
+
+def _weights(labels: Sequence[str]) -> np.ndarray:
+    """Healthy and palsy weigh the same in total; within palsy, each class the same."""
+    count = Counter(labels)
+    palsy_classes = [c for c in count if c != NORMAL]
+    w = np.array(
+        [0.5 / count[c] if c == NORMAL else 0.5 / (len(palsy_classes) * count[c]) for c in labels]
+    )
+    return w * len(labels)
+
+
+def _newton(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, steps: int = 50) -> np.ndarray:
+    """Multinomial logistic regression: theta [C, F + 1] (last column: bias)."""
+    n, f = x.shape
+    c = y.shape[1]
+    xb = np.hstack([x, np.ones((n, 1))])
+    theta = np.zeros((c, f + 1))
+    penalty = np.ones(f + 1)
+    penalty[-1] = 0.0  # no penalty on the bias
+
+    def loss(t: np.ndarray) -> float:
+        z = xb @ t.T
+        z -= z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-(w[:, None] * y * logp).sum() / n + 0.5 * l2 * (penalty * t**2).sum())
+
+    for _ in range(steps):
+        z = xb @ theta.T
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        grad = ((w[:, None] * (p - y)).T @ xb) / n + l2 * penalty * theta
+        # Hessian over (class, feature) pairs.
+        s = w[:, None, None] * (np.einsum("ic,cd->icd", p, np.eye(c)) - p[:, :, None] * p[:, None])
+        hess = np.einsum("icd,if,ig->cfdg", s, xb, xb) / n
+        hess += np.einsum("cd,fg->cfdg", np.eye(c), np.diag(l2 * penalty + 1e-9))
+        k = c * (f + 1)
+        step = np.linalg.solve(hess.reshape(k, k), grad.reshape(k)).reshape(c, f + 1)
+        before, scale = loss(theta), 1.0
+        while loss(theta - scale * step) > before and scale > 1e-4:
+            scale /= 2
+        theta = theta - scale * step
+        if np.abs(scale * step).max() < 1e-7:
+            break
+    return theta
+
+
+def fit(
+    rows: Sequence[Row],
+    cnn_classes: Sequence[str] = (),
+    features: Sequence[str] = GRADER_FEATURES,
+    policy: Policy = Policy(),
+    version: str = "unversioned",
+    record: dict[str, Any] | None = None,
+) -> GraderParams:
+    """Fit the grader on `rows` (healthy and palsy; rejected rows are skipped)."""
+    rows = usable(rows)
+    scale = healthy_scale(rows)
+    blank = GraderParams(
+        version=version, classes=CLASSES, features=tuple(features), healthy_scale=scale,
+        cnn_classes=tuple(cnn_classes), weights=[[0.0] * (len(features) + len(cnn_classes))] *
+        len(CLASSES), bias=[0.0] * len(CLASSES), clear_below=0.5, finding_at=0.5,
+    )  # fmt: skip
+    x = np.stack([design_row(r.asym, r.cnn, blank) for r in rows])
+    labels = [r.label for r in rows]
+    y = np.array([[float(lab == c) for c in CLASSES] for lab in labels])
+    theta = _newton(x, y, _weights(labels), L2)
+    params = GraderParams(
+        **{**blank.__dict__, "weights": theta[:, :-1].tolist(), "bias": theta[:, -1].tolist()}
+    )
+    healthy = x[[lab == NORMAL for lab in labels]]
+    p_palsy = 1.0 - Grader(params).probabilities(healthy)[:, CLASSES.index(NORMAL)]
+    clear = float(np.quantile(p_palsy, policy.no_signs_rate))
+    finding = max(clear, float(np.quantile(p_palsy, policy.finding_rate)))
+    # An emergency needs a droop beyond every healthy fitting face's largest measure.
+    severe_floor = float(healthy[:, : len(features)].max())
+    fitted = {
+        "date": dt.date.today().isoformat(),
+        "policy": policy.__dict__,
+        "l2": L2,
+        "rows": {
+            "healthy_real": sum(r.source == "london" for r in rows),
+            "healthy_synthetic": sum(r.source == "synth" and r.label == NORMAL for r in rows),
+            "palsy_synthetic": sum(r.label != NORMAL for r in rows),
+            "people": len({r.subject for r in rows}),
+        },
+        **(record or {}),
+    }
+    return GraderParams(
+        **{
+            **params.__dict__,
+            "clear_below": clear,
+            "finding_at": finding,
+            "severe_floor": severe_floor,
+            "fitted": fitted,
+        }
+    )
+
+
+def person_folds(subjects: Sequence[str], k: int, seed: int) -> list[set[str]]:
+    people = sorted(set(subjects))
+    order = np.random.default_rng(seed).permutation(len(people))
+    return [{people[i] for i in order[j::k]} for j in range(k)]
+
+
+@dataclass
+class Outcome:
+    """One held-out photo's grade."""
+
+    row: Row
+    decision: str
+    label: str | None
+    side: str | None
+    tier: Tier
+
+
+def grade_rows(params: GraderParams, rows: Sequence[Row]) -> list[Outcome]:
+    grader = Grader(params)
+    out = []
+    for r in rows:
+        probs = grader.probabilities(design_row(r.asym, r.cnn, params))[0]
+        finding = grader.decide(probs.tolist(), r.asym)
+        out.append(Outcome(r, finding.decision, finding.label, finding.side, triage(finding.label)))
+    return out
+
+
+def cross_validate(
+    rows: Sequence[Row],
+    cnn_classes: Sequence[str] = (),
+    folds: int = 5,
+    seed: int = 7,
+    policy: Policy = Policy(),
+    features: Sequence[str] = GRADER_FEATURES,
+) -> list[Outcome]:
+    """Every usable row graded by a grader fitted without its person."""
+    rows = usable(rows)
+    outcomes: list[Outcome] = []
+    for held in person_folds([r.subject for r in rows], folds, seed):
+        train = [r for r in rows if r.subject not in held]
+        test = [r for r in rows if r.subject in held]
+        outcomes += grade_rows(fit(train, cnn_classes, features, policy), test)
+    return outcomes
+
+
+def _share(n: int, d: int) -> float | None:
+    return round(n / d, 4) if d else None
+
+
+def summarise(outcomes: Sequence[Outcome], rows: Sequence[Row] = ()) -> dict[str, Any]:
+    """The figures the issue and the card ask for."""
+    out: dict[str, Any] = {}
+    for name, keep in (
+        ("healthy_real", lambda o: o.row.source == "london"),
+        ("healthy_real_neutral", lambda o: o.row.source == "london" and o.row.photo == "neutral"),
+        ("healthy_real_smiling", lambda o: o.row.source == "london" and o.row.photo == "smiling"),
+        ("healthy_synthetic", lambda o: o.row.source == "synth" and o.row.label == NORMAL),
+    ):
+        group = [o for o in outcomes if keep(o)]
+        n = len(group)
+        decisions = Counter(o.decision for o in group)
+        out[name] = {
+            "photos": n,
+            "no_signs": _share(decisions["no_signs"], n),
+            "unclear": _share(decisions["unclear"], n),
+            "finding": _share(decisions["finding"], n),
+            "emergencies": sum(o.tier is Tier.EMERGENCY for o in group),
+        }
+    palsy: dict[str, Any] = {}
+    for severity in SEVERITIES:
+        for region in ("eye", "mouth", "any"):
+            group = [
+                o for o in outcomes if o.row.label != NORMAL
+                and parse_label(o.row.label).severity == severity
+                and (region == "any" or parse_label(o.row.label).region == region)
+            ]  # fmt: skip
+            palsy[f"{severity}_{region}"] = _palsy_figures(group)
+    palsy["all"] = _palsy_figures([o for o in outcomes if o.row.label != NORMAL])
+    out["palsy_synthetic"] = palsy
+    if rows:
+        out["recovery"] = recovery(rows)
+    return out
+
+
+def _palsy_figures(group: Sequence[Outcome]) -> dict[str, Any]:
+    n = len(group)
+    flagged = [o for o in group if o.decision == "finding"]
+    f = len(flagged)
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+
+    def steps(o: Outcome) -> int:
+        assert o.label is not None
+        got, want = parse_label(o.label).severity, parse_label(o.row.label).severity
+        assert got is not None and want is not None
+        return abs(order[got] - order[want])
+
+    return {
+        "photos": n,
+        "flagged": _share(f, n),
+        "unclear": _share(sum(o.decision == "unclear" for o in group), n),
+        "told_no_signs": _share(sum(o.decision == "no_signs" for o in group), n),
+        "region_right": _share(
+            sum(o.label is not None and o.label.endswith(o.row.label.split("_")[1])
+                for o in flagged), f),
+        "side_right": _share(sum(o.side == o.row.side for o in flagged), f),
+        "severity_exact": _share(sum(steps(o) == 0 for o in flagged), f),
+        "severity_within_one": _share(sum(steps(o) <= 1 for o in flagged), f),
+    }  # fmt: skip
+
+
+def recovery(rows: Sequence[Row]) -> dict[str, Any]:
+    """Measured / applied size of the synthetic droop: the mesh's pull toward symmetry.
+
+    Measured: the warped photo's signed measure toward the palsied side, minus the same measure
+    on the source London photo (its own natural asymmetry).
+    """
+    rows = usable(rows)
+    base = {(r.subject, r.photo): r.asym for r in rows if r.source == "london"}
+    pairs = {"corner_drop": "mouth", "brow_drop": "brow", "lid_drop": "eye"}
+    out: dict[str, Any] = {}
+    for applied_key, measure in pairs.items():
+        ratios, applied_sizes = [], []
+        for r in rows:
+            src = base.get((r.subject, r.photo))
+            if r.side is None or applied_key not in r.applied or src is None:
+                continue
+            sign = 1.0 if r.side == "left" else -1.0
+            applied = r.applied[applied_key] + (
+                r.applied.get("lid_rise", 0.0) if applied_key == "lid_drop" else 0.0
+            )
+            ratios.append(sign * (r.asym[measure] - src[measure]) / applied)
+            applied_sizes.append(applied)
+        if ratios:
+            q = np.percentile(ratios, [25, 50, 75])
+            out[measure] = {
+                "applied": applied_key + (" + lid_rise" if applied_key == "lid_drop" else ""),
+                "photos": len(ratios),
+                "median_applied_mm": round(float(np.median(applied_sizes)) * MM_PER_IPD, 1),
+                "measured_over_applied_median": round(float(q[1]), 3),
+                "measured_over_applied_iqr": [round(float(q[0]), 3), round(float(q[2]), 3)],
+            }
+    return out
+
+
+def severity_bands(rows: Sequence[Row]) -> dict[str, Any]:
+    """Applied and measured size per synthetic class, IPD and mm: the card's severity bands."""
+    out: dict[str, Any] = {}
+    for label in PAPER_CLASSES:
+        region = parse_label(label).region
+        measure = "mouth" if region == "mouth" else "brow"
+        group = [r for r in usable(rows) if r.label == label and r.side]
+        if not group:
+            continue
+        measured = [abs(r.asym[measure]) for r in group]
+        key = "corner_drop" if region == "mouth" else "brow_drop"
+        applied = [r.applied[key] for r in group]
+        out[label] = {
+            "measure": measure,
+            "applied_ipd": [round(min(applied), 3), round(max(applied), 3)],
+            "applied_mm": [
+                round(min(applied) * MM_PER_IPD, 1),
+                round(max(applied) * MM_PER_IPD, 1),
+            ],
+            "measured_median_ipd": round(float(np.median(measured)), 4),
+            "measured_median_mm": round(float(np.median(measured)) * MM_PER_IPD, 1),
+        }
+    return out
+
+
+def no_nan(obj: Any) -> Any:
+    """JSON has no NaN: None instead."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: no_nan(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [no_nan(v) for v in obj]
+    return obj

@@ -1,0 +1,205 @@
+"""`palsy-train fit-grader` and `palsy-train evaluate-grader`: rows in, grader.json / report out."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from model.grader import GraderParams
+from training import grader as tg
+from training.grader_data import Row, london_items, measure_rows, synth_items
+
+DATA_NOTE = (
+    "healthy: Face Research Lab London Set (DeBruine & Jones 2017, CC BY 4.0), real neutral and "
+    "smiling photos, plus the synthetic set's normal class; palsy: palsy-train synth one-sided "
+    "warps of the same people"
+)
+
+
+def load_rows(
+    london: Path, synth: Path, cache: Path, classifier: Path | None, limit: int | None = None
+) -> tuple[list[Row], Any]:
+    """Measured rows of the London photos and the synthetic set, through serving's Screener."""
+    from model.pipeline import Analyser
+
+    screener = Analyser(classifier)
+    items = london_items(london) + synth_items(synth)
+    if limit:
+        keep = sorted({r.subject for r in items})[:limit]
+        items = [r for r in items if r.subject in keep]
+    return measure_rows(items, screener, cache), screener
+
+
+def _cnn_holdout(screener: Any) -> set[str]:
+    raw = screener.classifier.metadata.get("validation_subjects")
+    return set(json.loads(raw)) if raw else set()
+
+
+def evaluate(
+    london: Path, synth: Path, out: Path, cache: Path, classifier: Path | None = None,
+    folds: int = 5, limit: int | None = None, card: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Person-grouped cross-validation of the grader with and without the CNN."""
+    rows, screener = load_rows(london, synth, cache, classifier, limit)
+    usable = tg.usable(rows)
+    cnn_classes = tuple(screener.classifier.classes)
+    report: dict[str, Any] = {
+        "data": {
+            "note": DATA_NOTE,
+            "photos": len(rows),
+            "people": len({r.subject for r in rows}),
+            "rejected_by_quality_gate": dict(Counter(r.rejected for r in rows if r.rejected)),
+            "folds": folds,
+            "features": list(tg.GRADER_FEATURES),
+            "policy": tg.Policy().__dict__,
+            "classifier": screener.classifier.info.version,
+        },
+        "without_cnn": tg.summarise(tg.cross_validate(usable, (), folds), rows),
+        "severity_bands": tg.severity_bands(rows),
+    }
+    with_cnn = tg.cross_validate(usable, cnn_classes, folds)
+    report["with_cnn"] = tg.summarise(with_cnn)
+    # The CNN trained on most of these people: only its held-out people are a fair comparison.
+    held = _cnn_holdout(screener)
+    if held:
+        fair = [r for r in usable if r.subject in held]
+        without = [o for o in tg.cross_validate(usable, (), folds) if o.row.subject in held]
+        report["cnn_held_out_people"] = {
+            "people": len({r.subject for r in fair}),
+            "without_cnn": tg.summarise(without),
+            "with_cnn": tg.summarise([o for o in with_cnn if o.row.subject in held]),
+        }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "grader_evaluation.json").write_text(json.dumps(tg.no_nan(report), indent=1) + "\n")
+    print(headline_table(report))
+    if card is not None:
+        card.write_text(card_text(report))
+    return report
+
+
+def fit(
+    london: Path, synth: Path, out: Path, cache: Path, version: str, use_cnn: bool = False,
+    classifier: Path | None = None, limit: int | None = None,
+) -> GraderParams:  # fmt: skip
+    """Fit on every person and write the grader parameters."""
+    rows, screener = load_rows(london, synth, cache, classifier, limit)
+    record = {
+        "data": DATA_NOTE,
+        "london": str(london),
+        "synthetic": str(synth),
+        "classifier": screener.classifier.info.version if use_cnn else None,
+        "command": f"palsy-train fit-grader --synth {synth} --version {version}"
+        + (" --cnn" if use_cnn else ""),
+    }
+    cnn = tuple(screener.classifier.classes) if use_cnn else ()
+    params = tg.fit(rows, cnn, version=version, record=record)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(params.to_json() + "\n")
+    return params
+
+
+ROWS = (
+    ("healthy_real", "healthy London photos"),
+    ("healthy_real_neutral", "  neutral"),
+    ("healthy_real_smiling", "  smiling"),
+    ("healthy_synthetic", "healthy, phone-like copies"),
+)
+
+
+def headline_table(report: dict[str, Any]) -> str:
+    """Markdown tables: healthy photos, then synthetic palsy, with and without the CNN."""
+    lines = [
+        "| healthy photos (held-out people) | variant | n | no signs | unclear | finding | "
+        "emergencies |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for variant in ("without_cnn", "with_cnn"):
+        for key, name in ROWS:
+            h = report[variant][key]
+            lines.append(
+                f"| {name} | {variant.replace('_', ' ')} | {h['photos']} | {_pct(h['no_signs'])} "
+                f"| {_pct(h['unclear'])} | {_pct(h['finding'])} | {h['emergencies']} |"
+            )
+    lines += [
+        "",
+        "| synthetic palsy (held-out people) | variant | n | flagged | unclear | told no signs "
+        "| region right | side right | severity exact | within one step |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant in ("without_cnn", "with_cnn"):
+        for key, fig in report[variant]["palsy_synthetic"].items():
+            if key.endswith("_any") or key == "all" or variant == "without_cnn":
+                lines.append(
+                    f"| {key} | {variant.replace('_', ' ')} | {fig['photos']} "
+                    f"| {_pct(fig['flagged'])} | {_pct(fig['unclear'])} "
+                    f"| {_pct(fig['told_no_signs'])} | {_pct(fig['region_right'])} "
+                    f"| {_pct(fig['side_right'])} | {_pct(fig['severity_exact'])} "
+                    f"| {_pct(fig['severity_within_one'])} |"
+                )
+    return "\n".join(lines)
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1%}"
+
+
+def card_text(report: dict[str, Any]) -> str:
+    """The grader's section of the model card, from the evaluation report alone."""
+    d = report["data"]
+    rec = report["without_cnn"].get("recovery", {})
+    recovery = "; ".join(
+        f"{m}: {r['measured_over_applied_median']:.2f} (IQR {r['measured_over_applied_iqr'][0]:.2f}"
+        f"–{r['measured_over_applied_iqr'][1]:.2f}) of a median {r['median_applied_mm']} mm "
+        f"{r['applied']}"
+        for m, r in rec.items()
+    )
+    bands = "\n".join(
+        f"| {label} | {b['measure']} | {b['applied_ipd'][0]}–{b['applied_ipd'][1]} IPD "
+        f"({b['applied_mm'][0]}–{b['applied_mm'][1]} mm) | {b['measured_median_ipd']} IPD "
+        f"({b['measured_median_mm']} mm) |"
+        for label, b in report["severity_bands"].items()
+    )
+    fair = report.get("cnn_held_out_people")
+    fair_text = ""
+    if fair:
+        a, b = fair["without_cnn"], fair["with_cnn"]
+        fair_text = (
+            f"\nOn the {fair['people']} people the CNN never trained on (the only fair test of "
+            f"the CNN's weight): healthy London photos told no signs "
+            f"{_pct(a['healthy_real']['no_signs'])} without the CNN, "
+            f"{_pct(b['healthy_real']['no_signs'])} with it; synthetic palsy "
+            f"flagged {_pct(a['palsy_synthetic']['all']['flagged'])} without, "
+            f"{_pct(b['palsy_synthetic']['all']['flagged'])} with.\n"
+        )
+    return f"""# Grader card (generated by `palsy-train evaluate-grader`; do not edit by hand)
+
+The screen decides from facial measures (`model/asymmetry.py`) through the grader
+(`model/grader.py`, parameters `model/assets/grader.json`). **Not clinically validated**: no real
+palsy photo was used to fit or test it.
+
+## Data
+{d["note"]}. {d["photos"]} photos of {d["people"]} people; refused by the quality gate (as
+serving would): {d["rejected_by_quality_gate"]}. Features: {", ".join(d["features"])}.
+Thresholds at policy rates {d["policy"]} of the healthy fitting photos. CNN: {d["classifier"]}.
+
+## Person-grouped cross-validation ({d["folds"]} folds)
+A person's photos and every warp made from them sit in one fold; each fold's grader was fitted on
+the other people only.
+
+{headline_table(report)}
+{fair_text}
+## How much of a droop the mesh sees
+Measured / applied on the synthetic warps (the face mesh pulls a palsied face toward symmetry):
+{recovery}.
+
+| class | measure | applied | measured (median) |
+|---|---|---|---|
+{bands}
+
+## What is not validated
+Real palsy (Bell's or stroke). Real brow raises. Faces of children, of people with beards,
+glasses or make-up beyond the London set. Phone photos in poor light beyond the synthetic
+degradations.
+"""
