@@ -36,8 +36,7 @@ def asymmetry_sentences(t: Texts, finding: Finding | None) -> list[str]:
     if finding is None:
         return []
     return [
-        t(f"asym.{o.measure}.{o.side}", mm=max(1, round(o.size_mm)))
-        for o in finding.observations
+        t(f"asym.{o.measure}.{o.side}", mm=max(1, round(o.size_mm))) for o in finding.observations
     ]
 
 

@@ -109,9 +109,7 @@ def test_missing_model_exits_nonzero_with_one_line(
 def test_unreadable_image_is_a_usage_error_but_others_still_run(
     tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        ["--json", *_models(files), str(tmp_path / "x.jpg"), str(files["face"])]
-    )
+    code = main(["--json", *_models(files), str(tmp_path / "x.jpg"), str(files["face"])])
     assert code == 2
     captured = capsys.readouterr()
     assert "cannot read" in captured.err

@@ -52,8 +52,8 @@ def _regions(screener: Screener, rgb: np.ndarray) -> dict[str, float]:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=92)
     result = screener.screen(buf.getvalue())
-    assert result.probabilities, result.reason
-    probs = dict(result.probabilities)
+    assert result.cnn_probabilities, result.reason
+    probs = dict(result.cnn_probabilities)  # the CNN's own, not the grader's
     return {
         r: sum(p for c, p in probs.items() if c.endswith(r)) for r in ("eye", "mouth", "normal")
     }
