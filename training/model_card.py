@@ -86,8 +86,7 @@ def _calibration(path: Path) -> str:
 The logits are divided by a temperature T fitted on the validation images (`palsy-train
 calibrate`, which minimises their negative log-likelihood; stored as metadata `calibration`).
 Ranking and accuracy do not change; the probabilities then say how much the model really knows.
-The screener asks for a retake when the top probability is under 0.5, so a model without skill
-gives no confident findings.
+A grader fitted with `palsy-train fit-grader --cnn` reads these calibrated probabilities.
 
 {table}
 """
@@ -152,6 +151,13 @@ def write_card(
 > a person with facial palsy: it was trained on *synthetic* palsy. Its metadata says
 > `clinical_validation = none`, and palsy-check and the bot show that notice with every result.
 > Any sudden facial droop is an emergency: call for help at once (BE-FAST).
+
+**Its role now:** the screen decides from calibrated facial measures through the grader
+(`grader.json`, card: [GRADER_CARD.md](GRADER_CARD.md)). This CNN runs on every photo and its
+probabilities are logged and shown, but the shipped grader gives it no weight: on the people it
+never trained on it added sensitivity only on synthetic warps like its training data, while on
+real photos held back from the project it separated palsy from healthy worse than the
+mouth-corner measure alone (AUROC 0.82 against 0.98, as reported when the grader was asked for).
 
 ## Files
 
