@@ -95,4 +95,4 @@ def test_train_export_and_screen(tmp_path: Path, request: pytest.FixtureRequest)
     assert line["model"]["version"] == "run"
     if faces:  # the classifier ran: a label, or too unsure to give one (2 epochs, 6 images)
         assert line["status"] == "ok" or line["reason"] == "low_confidence", line
-        assert set(line["probabilities"]) == set(clf.classes)
+        assert set(line["cnn_probabilities"]) == set(clf.classes)
