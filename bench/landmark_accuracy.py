@@ -26,18 +26,12 @@ from PIL import Image
 
 from model.faces import EYE_LEFT, EYE_RIGHT, MOUTH_LEFT, MOUTH_RIGHT, Face, FaceDetector
 from model.landmarks import DEFAULT_PATH, LandmarkModel, key_points
-from training.tem import (
-    MOUTH_CORNER_IMAGE_LEFT,
-    MOUTH_CORNER_IMAGE_RIGHT,
-    PUPIL_IMAGE_LEFT,
-    PUPIL_IMAGE_RIGHT,
-    inter_pupil_distance,
-    read_tem,
-)
+from tests.london_truth import errors as template_errors
+from tests.london_truth import four_points, template
+from training.tem import PUPIL_IMAGE_LEFT, PUPIL_IMAGE_RIGHT, inter_pupil_distance, read_tem
 
 REPO = Path(__file__).resolve().parents[1]
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london"
-TEM = [PUPIL_IMAGE_LEFT, PUPIL_IMAGE_RIGHT, MOUTH_CORNER_IMAGE_LEFT, MOUTH_CORNER_IMAGE_RIGHT]
 GROUPS = {"pupils": [0, 1], "mouth corners": [2, 3], "all four": [0, 1, 2, 3]}
 DETECTOR = "detector keypoints (YuNet)"
 PIPELINE = "decode + detect + chosen mesh"
@@ -48,9 +42,7 @@ Ms = tuple[float, float]
 
 
 def mesh_points(model: LandmarkModel, rgb: np.ndarray, face: Face) -> np.ndarray:
-    kp = key_points(model.landmarks(rgb, face))
-    left, right = kp.image_left, kp.image_right
-    return np.array([left.pupil, right.pupil, left.mouth_corner, right.mouth_corner])
+    return four_points(key_points(model.landmarks(rgb, face)))
 
 
 def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, Ms]:
@@ -151,14 +143,13 @@ def main() -> None:
             print(f"{path.name}: {len(faces)} faces")
             continue
         found += 1
-        tem = read_tem(path.with_suffix(".tem"))
-        truth, ipd = tem[TEM], inter_pupil_distance(tem)
+        truth, ipd = template(path)
         kps = faces[0].keypoints[[EYE_LEFT, EYE_RIGHT, MOUTH_LEFT, MOUTH_RIGHT]]
-        errors[DETECTOR].append(np.linalg.norm(kps - truth, axis=1) / ipd)
+        errors[DETECTOR].append(template_errors(kps, truth, ipd))
         for name, model in models.items():
             points, t = timed(mesh_points, model, rgb, faces[0])
             ms[name].append(t)
-            errors[name].append(np.linalg.norm(points - truth, axis=1) / ipd)
+            errors[name].append(template_errors(points, truth, ipd))
         total = np.sum([t_decode, t_detect, ms[chosen][-1]], axis=0)
         ms[PIPELINE].append((float(total[0]), float(total[1])))
 

@@ -23,12 +23,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 T0 = time.perf_counter()
 REPO = Path(__file__).resolve().parents[1]
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london" / "neutral"
 DEFAULT_MODEL = REPO / "model" / "assets" / "classifier.onnx"
 CORE = ("decode", "detect", "landmarks", "classify")
+# Where `frame` puts a London photo: 960 px high, centred horizontally.
+FRAME_SIDE, FRAME_OFFSET = 960, (160, 0)
 
 
 def make_images(out: Path, count: int) -> str:
@@ -38,16 +44,26 @@ def make_images(out: Path, count: int) -> str:
 
     photos = sorted(LONDON.glob("*_03.jpg"))[:count]
     for i in range(count):
-        canvas = Image.new("RGB", (1280, 960), (128, 128, 128))
         if photos:
-            with Image.open(photos[i % len(photos)]) as photo:
-                face = photo.convert("RGB").resize((960, 960), Image.Resampling.LANCZOS)
-            canvas.paste(face, (160, 0))
+            canvas = frame(photos[i % len(photos)])
         else:
             rng = np.random.default_rng(i)
             canvas = Image.fromarray(rng.integers(0, 256, (960, 1280, 3), dtype=np.uint8))
         canvas.save(out / f"{i:03d}.jpg", "JPEG", quality=90)
     return f"{len(photos)} London photos" if photos else "synthetic noise (London set absent)"
+
+
+def frame(photo: Path) -> Image.Image:
+    """A London photo (square) resized to 960 px and centred on a 1280 x 960 grey frame: a
+    template point p lands at p * FRAME_SIDE / (photo side) + FRAME_OFFSET."""
+    from PIL import Image
+
+    canvas = Image.new("RGB", (1280, 960), (128, 128, 128))
+    with Image.open(photo) as image:
+        side = (FRAME_SIDE, FRAME_SIDE)
+        face = image.convert("RGB").resize(side, Image.Resampling.LANCZOS)
+    canvas.paste(face, FRAME_OFFSET)
+    return canvas
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
