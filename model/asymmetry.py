@@ -147,6 +147,18 @@ class Measures:
         return {k: round(float(v), 4) for k, v in out.items()}
 
 
+# Face shape for "same person?": distances between points that an expression barely moves (inner
+# and outer eye corners, nasion to subnasale, nasion to inner eye corner, nasion to nose tip).
+SHAPE_PAIRS = ((133, 362), (33, 263), (168, 2), (168, 133), (168, 1))
+
+
+def face_shape(mesh: np.ndarray) -> np.ndarray:
+    """SHAPE_PAIRS distances in inter-pupil distances: a person's proportions, not expression."""
+    pts = np.asarray(mesh, np.float64)[:, :2]
+    ipd = float(np.linalg.norm(pts[IRIS_CENTRE[1]] - pts[IRIS_CENTRE[0]]))
+    return np.array([np.linalg.norm(pts[a] - pts[b]) for a, b in SHAPE_PAIRS]) / max(ipd, 1e-6)
+
+
 def _polygon_area(points: np.ndarray) -> float:
     x, y = points[:, 0], points[:, 1]
     return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from model.asymmetry import Measures, measure
+from model.asymmetry import Measures, face_shape, measure
 from model.classifier import Classifier
 from model.decode import DecodeLimits, decode_image
+from model.exam import ExamParams, ExamResult, examine
 from model.faces import Face, FaceDetector
 from model.grader import Grader
 from model.landmarks import KeyPoints, LandmarkModel, key_points
@@ -132,23 +133,47 @@ class Screener(Analyser):
         threads: int = 1,
         thresholds: QualityThresholds = QualityThresholds(),  # noqa: B008
         grader_path: Path | str | None = None,
+        exam_path: Path | str | None = None,
     ) -> None:
         """Load every model. Raises `ModelMissingError` / `ContractError` for a bad classifier,
-        `GraderError` for bad grader parameters."""
+        `GraderError` / `ExamError` for bad grader or exam parameters."""
         super().__init__(classifier_path, limits, threads, thresholds)
         self.grader = Grader.load(grader_path)
+        self.exam_params = ExamParams.load(exam_path)
 
     def screen(self, data: bytes, sudden_onset: bool | None = None) -> ScreeningResult:
         """Screen one photo. Never raises for bad input."""
+        return self._screen(data, sudden_onset)[0]
+
+    def exam(
+        self,
+        rest: bytes,
+        smile: bytes,
+        brows: bytes | None = None,
+        sudden_onset: bool | None = None,
+    ) -> ExamResult:
+        """The FAST face test (model.exam). Never raises for bad input: a failed photo fails its
+        step with its own reason."""
+        photos = {"rest": rest, "smile": smile} | ({"brows": brows} if brows else {})
+        steps, measures, shapes = {}, {}, {}
+        for name, data in photos.items():
+            result, found = self._screen(data, sudden_onset if name == "rest" else None)
+            steps[name] = result
+            if found.measures is not None and found.mesh is not None:
+                measures[name], shapes[name] = found.measures, face_shape(found.mesh)
+        return examine(self.exam_params, steps, measures, shapes, sudden_onset)
+
+    def _screen(self, data: bytes, sudden_onset: bool | None) -> tuple[ScreeningResult, Analysis]:
         clock, found = _Clock(), Analysis()
         info, version = self.classifier.info, self.grader.params.version
         try:
             self._analyse(data, clock, found)
         except Rejected as rejected:
             clock.lap(clock.pending)
-            return ScreeningResult.rejected(
+            result = ScreeningResult.rejected(
                 rejected.reason, info, clock.done(), _face_box(found.face), version
             )
+            return result, found
         assert found.crop is not None and found.measures is not None
         cnn = self.cnn_probabilities(found.crop)
         clock.lap("classify")
@@ -156,7 +181,7 @@ class Screener(Analyser):
         clock.lap("grade")
         finding = graded.finding
         label = finding.label
-        return ScreeningResult(
+        result = ScreeningResult(
             status="rejected" if label is None else "ok",
             tier=triage(label, sudden_onset),
             model=info,
@@ -172,6 +197,7 @@ class Screener(Analyser):
             cnn_probabilities=_ranked(cnn),
             grader_version=version,
         )
+        return result, found
 
 
 def _ranked(probs: dict[str, float]) -> dict[str, float]:

@@ -21,8 +21,12 @@ class Reason(StrEnum):
     OVEREXPOSED = "overexposed"
     BLURRY = "blurry"
     NOT_FRONTAL = "not_frontal"
-    # classifier unsure: top probability under the threshold
+    # the grader is torn between "no signs" and a finding
     LOW_CONFIDENCE = "low_confidence"
+    # the FAST exam: an expression not made, or photos of different people
+    NO_SMILE = "no_smile"
+    NO_BROW_RAISE = "no_brow_raise"
+    NOT_SAME_PERSON = "not_same_person"
 
 
 class Rejected(Exception):

@@ -35,3 +35,21 @@ def triage(label: str | None, sudden_onset: bool | None = None) -> Tier:
     if sudden_onset:
         return Tier.EMERGENCY
     return _BY_SEVERITY[severity]
+
+
+def exam_tier(pattern: str, rest_label: str | None, sudden_onset: bool | None = None) -> Tier:
+    """The FAST exam's tier: never below what the resting photo alone would say.
+
+    A weak lower face is an emergency when the forehead moves on both sides (stroke-type) or was
+    not tested; with the forehead weak too (Bell's-type) it is urgent, an emergency if sudden
+    (some strokes look like Bell's palsy). `unclear`: the smile was neither clearly even nor
+    clearly one-sided.
+    """
+    if pattern in ("stroke_type", "lower_face"):
+        return Tier.EMERGENCY
+    if pattern == "bells_type":
+        return Tier.EMERGENCY if sudden_onset else Tier.URGENT
+    rest = triage(rest_label, sudden_onset)
+    if rest in (Tier.EMERGENCY, Tier.URGENT, Tier.SOON):
+        return rest
+    return Tier.RETAKE if pattern == "unclear" else Tier.NO_SIGNS

@@ -1,0 +1,206 @@
+"""The FAST face test: rest, big smile and (optionally) raised brows, movement measured per side.
+
+Clinicians grade a palsy by how far each side *moves* from rest, divided by the other side's
+movement (eFACE, Sunnybrook): anatomy that is uneven at rest cancels out. A stroke usually spares
+the forehead (both brows still rise while the lower face is weak); Bell's palsy takes the
+forehead on the same side too. Some strokes look like Bell's palsy, so a Bell's-type pattern never
+rules a stroke out.
+
+Every threshold is data in `model/assets/exam.json`, fitted by `palsy-train fit-exam` (see
+`ExamParams` and the exam card); the brow rule alone is a stated rule, not calibrated (there are
+no healthy brow-raise photos to fit it on).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from model.asymmetry import MM_PER_IPD, Measures, SideMeasures
+from model.reasons import Reason
+from model.result import ScreeningResult
+from model.triage import Tier, exam_tier
+
+DEFAULT_EXAM = Path(__file__).resolve().parent / "assets" / "exam.json"
+FORMAT = "palsy-exam/1"
+
+Step = Literal["rest", "smile", "brows"]
+Pattern = Literal["none", "unclear", "lower_face", "stroke_type", "bells_type"]
+Side = Literal["left", "right"]
+
+
+class ExamError(ValueError):
+    """The exam parameter file is missing or does not follow its format."""
+
+
+@dataclass(frozen=True)
+class ExamParams:
+    version: str
+    # A smile: one mouth corner moves at least this far (IPD); below, "no smile made".
+    min_smile: float
+    # Smile symmetry: weaker / stronger corner movement. At or above `ratio_clear`: no signs;
+    # below `ratio_finding`: one side weak; between: unclear.
+    ratio_clear: float
+    ratio_finding: float
+    # Raised brows: one brow rises at least this far (IPD); below, "no brow raise made".
+    min_brow_raise: float
+    # Stated rule (not calibrated): a brow that rises less than this fraction of the other's is
+    # weak.
+    brow_fraction: float
+    # Same person: RMS of face-shape differences, each over its spread between people.
+    shape_spread: list[float]
+    same_person_max: float
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, **asdict(self)}, indent=1)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> ExamParams:
+        path = Path(path) if path is not None else DEFAULT_EXAM
+        if not path.is_file():
+            raise ExamError(f"exam parameters not found: {path} (fit with palsy-train fit-exam)")
+        try:
+            raw = json.loads(path.read_text())
+            if raw.pop("format", None) != FORMAT:
+                raise ExamError(f"{path}: not a {FORMAT} file")
+            params = cls(**raw)
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise ExamError(f"{path}: unreadable exam parameters: {exc}") from None
+        if not 0 < params.ratio_finding <= params.ratio_clear <= 1:
+            raise ExamError(f"{path}: need 0 < ratio_finding <= ratio_clear <= 1")
+        return params
+
+
+@dataclass(frozen=True)
+class SideMovement:
+    """One side's movement from rest, IPD units (mm at 63 mm between the pupils)."""
+
+    smile: float
+    brow: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {
+            "smile_ipd": round(self.smile, 4),
+            "smile_mm": round(self.smile * MM_PER_IPD, 1),
+            "brow_ipd": None if self.brow is None else round(self.brow, 4),
+            "brow_mm": None if self.brow is None else round(self.brow * MM_PER_IPD, 1),
+        }
+
+
+@dataclass
+class ExamResult:
+    """`status` "ok": all steps usable; "rejected": `failed_step` must be taken again."""
+
+    status: Literal["ok", "rejected"]
+    tier: Tier
+    steps: dict[str, ScreeningResult]
+    failed_step: Step | None = None
+    reason: Reason | None = None
+    pattern: Pattern | None = None
+    weak_side: Side | None = None
+    smile_ratio: float | None = None
+    left: SideMovement | None = None
+    right: SideMovement | None = None
+    exam_version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "tier": self.tier.value,
+            "failed_step": self.failed_step,
+            "reason": self.reason.value if self.reason else None,
+            "pattern": self.pattern,
+            "weak_side": self.weak_side,
+            "smile_ratio": None if self.smile_ratio is None else round(self.smile_ratio, 3),
+            "left": self.left.to_dict() if self.left else None,
+            "right": self.right.to_dict() if self.right else None,
+            "exam_version": self.exam_version,
+            "steps": {k: v.to_dict() for k, v in self.steps.items()},
+        }
+
+
+def corner_movement(rest: SideMeasures, moved: SideMeasures) -> float:
+    """How far the mouth corner moved (IPD), in the face frame of each photo."""
+    up = moved.corner_height - rest.corner_height
+    out = moved.corner_midline - rest.corner_midline
+    return float(np.hypot(up, out))
+
+
+def shape_distance(a: np.ndarray, b: np.ndarray, params: ExamParams) -> float:
+    return float(np.sqrt(np.mean(((a - b) / np.asarray(params.shape_spread)) ** 2)))
+
+
+def smile_ratio(left: float, right: float) -> float:
+    stronger = max(left, right)
+    return min(left, right) / stronger if stronger > 0 else 1.0
+
+
+def decide(
+    params: ExamParams,
+    rest: Measures,
+    smile: Measures,
+    brows: Measures | None,
+) -> tuple[Reason | None, Step | None, Pattern | None, Side | None, SideMovement, SideMovement]:
+    """Movement per side and the pattern; or the step to take again and why."""
+    left = corner_movement(rest.left, smile.left)
+    right = corner_movement(rest.right, smile.right)
+    if max(left, right) < params.min_smile:
+        return Reason.NO_SMILE, "smile", None, None, SideMovement(left), SideMovement(right)
+    brow_l = brow_r = None
+    if brows is not None:
+        brow_l, brow_r = brows.left.brow - rest.left.brow, brows.right.brow - rest.right.brow
+        if max(brow_l, brow_r) < params.min_brow_raise:
+            moved = SideMovement(left, brow_l), SideMovement(right, brow_r)
+            return Reason.NO_BROW_RAISE, "brows", None, None, *moved
+    moves = SideMovement(left, brow_l), SideMovement(right, brow_r)
+    ratio = smile_ratio(left, right)
+    weak: Side = "left" if left < right else "right"
+    if ratio >= params.ratio_clear:
+        return None, None, "none", None, *moves
+    if ratio >= params.ratio_finding:
+        return None, None, "unclear", weak, *moves
+    if brow_l is None or brow_r is None:
+        return None, None, "lower_face", weak, *moves
+    weak_brow, strong_brow = (brow_l, brow_r) if weak == "left" else (brow_r, brow_l)
+    if weak_brow < params.brow_fraction * strong_brow:
+        return None, None, "bells_type", weak, *moves
+    return None, None, "stroke_type", weak, *moves
+
+
+def examine(
+    params: ExamParams,
+    steps: dict[str, ScreeningResult],
+    measures: dict[str, Measures],
+    shapes: dict[str, np.ndarray],
+    sudden_onset: bool | None = None,
+) -> ExamResult:
+    """The exam from each step's screening result, measures and face shape (see Screener.exam)."""
+    version = params.version
+    for name, result in steps.items():
+        if result.status == "rejected" and name not in measures:
+            return ExamResult("rejected", Tier.RETAKE, steps, name, result.reason,  # type: ignore[arg-type]
+                              exam_version=version)  # fmt: skip
+    for name in steps:
+        if name != "rest" and shape_distance(shapes["rest"], shapes[name], params) > (
+            params.same_person_max
+        ):
+            return ExamResult("rejected", Tier.RETAKE, steps, name, Reason.NOT_SAME_PERSON,  # type: ignore[arg-type]
+                              exam_version=version)  # fmt: skip
+    reason, step, pattern, weak, left, right = decide(
+        params, measures["rest"], measures["smile"], measures.get("brows")
+    )
+    if reason is not None:
+        return ExamResult("rejected", Tier.RETAKE, steps, step, reason, left=left, right=right,
+                          exam_version=version)  # fmt: skip
+    assert pattern is not None
+    tier = exam_tier(pattern, steps["rest"].label, sudden_onset)
+    return ExamResult(
+        "ok", tier, steps, pattern=pattern, weak_side=weak,
+        smile_ratio=smile_ratio(left.smile, right.smile), left=left, right=right,
+        exam_version=version,
+    )  # fmt: skip
