@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from telegram import User
 from telegram.ext import CallbackContext
@@ -16,11 +17,15 @@ from bot.ratelimit import RateLimiter
 from bot.screening import ScreeningService
 from db.log import ResultLog
 from db.pseudonym import Pseudonymizer
+from model.triage import MIN_CONFIDENCE
 
 # Replicas share the database but not this cache: another replica sees a new choice this late.
 LANGUAGE_CACHE_S = 300.0
 LANGUAGE_CACHE_MAX = 50_000
 SERVICES_KEY = "palsy_services"
+# Albums: Telegram sends each photo of an album within a second or two; an entry older than
+# this is an album long done.
+ALBUM_MEMORY_S = 600.0
 
 
 @dataclass
@@ -33,6 +38,13 @@ class Services:
     retention_days: int
     heartbeat: Path  # touched while running; `palsy-bot --alive` checks its age
     _languages: dict[int, tuple[str | None, float]] = field(default_factory=dict)
+    _offered: dict[int, float] = field(default_factory=dict)  # user -> when language was offered
+    _albums: dict[tuple[int, str], float] = field(default_factory=dict)  # asked about, when
+
+    @property
+    def min_confidence(self) -> float:
+        """The screener's own threshold, so an onset answer decides as the screening did."""
+        return float(getattr(self.screening.screener, "min_confidence", MIN_CONFIDENCE))
 
     def pseudonym(self, user: User) -> str | None:
         return self.pseudonyms.of(user.id)
@@ -67,11 +79,49 @@ class Services:
     async def user_texts(self, user: User | None) -> Texts:
         return self.texts(await self.language(user))
 
+    def chosen_language(self, user: User) -> str | None:
+        """The language the user chose (None: never chose), as last read by `language()`."""
+        return self._languages.get(user.id, (None, 0.0))[0]
+
+    def first_contact(self, user: User) -> bool:
+        """True once per user (per process) while no language is chosen: that reply offers the
+        languages, each in its own script."""
+        if self.chosen_language(user) is not None:
+            return False
+        now = time.monotonic()
+        self._offered = _fresh(self._offered, now - LANGUAGE_CACHE_S, LANGUAGE_CACHE_MAX)
+        if user.id in self._offered:
+            return False
+        self._offered[user.id] = now
+        return True
+
+    def first_in_album(self, chat_id: int, media_group_id: str | None) -> bool:
+        """True for a photo outside an album, and for the first photo of an album to ask."""
+        if media_group_id is None:
+            return True
+        now = time.monotonic()
+        self._albums = _fresh(self._albums, now - ALBUM_MEMORY_S, LANGUAGE_CACHE_MAX)
+        key = (chat_id, media_group_id)
+        if key in self._albums:
+            return False
+        self._albums[key] = now
+        return True
+
     def remember_language(self, user: User, language: str | None) -> None:
         now = time.monotonic()
         if len(self._languages) >= LANGUAGE_CACHE_MAX:
             self._languages = {k: v for k, v in self._languages.items() if v[1] > now}
         self._languages[user.id] = (language, now + LANGUAGE_CACHE_S)
+
+
+K = TypeVar("K")
+
+
+def _fresh(entries: dict[K, float], since: float, cap: int) -> dict[K, float]:
+    """Drop entries older than `since` once the dict reaches `cap` (memory follows use)."""
+    if len(entries) < cap:
+        return entries
+    return {k: at for k, at in entries.items() if at >= since}
 
 
 def services(context: CallbackContext) -> Services:  # type: ignore[type-arg]
