@@ -368,6 +368,11 @@ class FakeBotApi:
 
         return self.wait_for(enough, timeout, f"{count} messages to chat {chat_id}")
 
+    def queued_at(self, message_id: int) -> float | None:
+        """When user message `message_id` was queued (monotonic), answered or not."""
+        with self._cond:
+            return self._state.queued_at.get(message_id)
+
     def latency(self, message_id: int) -> float | None:
         """Seconds from queuing user message `message_id` to the bot's reply arriving."""
         with self._cond:
