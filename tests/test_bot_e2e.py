@@ -154,6 +154,13 @@ def apologies(api: FakeBotApi, user: FakeUser, t: Texts) -> list[Call]:
     return [c for c in api.calls("sendMessage", user.id) if t("error.apology") in c.text]
 
 
+def ask_onset(rig: Rig, face: bytes, language: str = "en") -> tuple[Texts, FakeUser, Call, Call]:
+    """A new user sends a photo with a finding: (texts, user, the result, the onset question)."""
+    t, user = rig.texts(language), rig.user(language)
+    reply = rig.api.wait_reply(rig.api.send_photo(user, face))
+    return t, user, reply, rig.api.wait_messages(user.id, 2)[1]
+
+
 # --- results ----------------------------------------------------------------------------------
 
 
@@ -186,14 +193,10 @@ def test_healthy_face_gets_no_signs_details_notice_and_disclaimer(
 def test_drooping_face_is_an_emergency_number_first_then_the_question(
     rigs: dict[str, Rig], face_jpeg: bytes, language: str
 ) -> None:
-    rig = rigs["severe"]
-    api, t, user = rig.api, rig.texts(language), rig.user(language)
-    msg = api.send_photo(user, face_jpeg)
-    reply = api.wait_reply(msg)
+    t, _, reply, question = ask_onset(rigs["severe"], face_jpeg, language)
     assert reply.text.startswith(t("emergency.first"))
     assert reply.text.index(t("region.mouth")) < reply.text.index("BE-FAST")
     assert t("severity.severe") in reply.text and t("not_validated") in reply.text
-    question = api.wait_messages(user.id, 2)[1]
     assert question.text == t("onset.question")
     labels = [label for label, _ in question.buttons()]
     assert labels == [t("onset.yes"), t("onset.no"), t("onset.unsure")]
@@ -204,10 +207,9 @@ def test_onset_yes_escalates_to_emergency_and_is_logged(
     rigs: dict[str, Rig], face_jpeg: bytes
 ) -> None:
     rig = rigs["moderate"]
-    api, t, user = rig.api, rig.texts(), rig.user()
-    reply = api.wait_reply(api.send_photo(user, face_jpeg))
+    api = rig.api
+    t, user, reply, question = ask_onset(rig, face_jpeg)
     assert "doctor today" in reply.text and not reply.text.startswith(t("emergency.first"))
-    question = api.wait_messages(user.id, 2)[1]
     api.press_button(user, question, button(question, "onset:y"))
     edit = edits(api, user)[0]
     assert edit.text.startswith(t("emergency.first")) and "BE-FAST" in edit.text
@@ -473,9 +475,8 @@ def test_onset_no_or_not_sure_asks_when_then_answers_by_the_table(
     says: str,
 ) -> None:
     rig = rigs["moderate"]
-    api, t, user = rig.api, rig.texts(language), rig.user(language)
-    api.wait_reply(api.send_photo(user, face_jpeg))
-    question = api.wait_messages(user.id, 2)[1]
+    api = rig.api
+    t, user, _, question = ask_onset(rig, face_jpeg, language)
     api.press_button(user, question, button(question, first))
     ask = edits(api, user)[0]
     assert ask.text.startswith(t("onset.when")) and t("emergency.footer") in ask.text
@@ -495,10 +496,9 @@ def test_onset_uses_the_screeners_own_threshold(rigs: dict[str, Rig], face_jpeg:
     # A finding at p ~0.4 from a screener whose threshold is 0.3; the module default (0.5)
     # would call the answer a retake.
     rig = rigs["low_threshold"]
-    api, t, user = rig.api, rig.texts(), rig.user()
-    reply = api.wait_reply(api.send_photo(user, face_jpeg))
+    api = rig.api
+    t, user, reply, question = ask_onset(rig, face_jpeg)
     assert reply.text.startswith(t("tier.soon"))
-    question = api.wait_messages(user.id, 2)[1]
     api.press_button(user, question, button(question, "onset:n"))
     ask = edits(api, user)[0]
     api.press_button(user, ask, button(ask, "onset:n:d"))
@@ -512,9 +512,8 @@ def test_a_double_tap_is_answered_quietly(
     rigs: dict[str, Rig], face_jpeg: bytes, language: str
 ) -> None:
     rig = rigs["moderate"]
-    api, t, user = rig.api, rig.texts(language), rig.user(language)
-    api.wait_reply(api.send_photo(user, face_jpeg))
-    question = api.wait_messages(user.id, 2)[1]
+    api = rig.api
+    t, user, _, question = ask_onset(rig, face_jpeg, language)
     for _ in range(2):
         api.press_button(user, question, button(question, "onset:y"))
     first, second = edits(api, user, 2)

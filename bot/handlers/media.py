@@ -140,6 +140,7 @@ async def _download(bot: Bot, file_id: str, message: Message, t: Texts) -> bytes
         return bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S))
     except TelegramError as exc:
         log.warning("download failed: %s", type(exc).__name__)
+        log.debug("download failure", exc_info=exc)  # the traceback only when asked for
     await message.reply_html(f"{t('error.download')}\n{t('emergency.footer')}", do_quote=True)
     return None
 
