@@ -88,24 +88,13 @@ class Services:
         languages, each in its own script."""
         if self.chosen_language(user) is not None:
             return False
-        now = time.monotonic()
-        self._offered = _fresh(self._offered, now - LANGUAGE_CACHE_S, LANGUAGE_CACHE_MAX)
-        if user.id in self._offered:
-            return False
-        self._offered[user.id] = now
-        return True
+        return _first_time(self._offered, user.id, LANGUAGE_CACHE_S)
 
     def first_in_album(self, chat_id: int, media_group_id: str | None) -> bool:
         """True for a photo outside an album, and for the first photo of an album to ask."""
         if media_group_id is None:
             return True
-        now = time.monotonic()
-        self._albums = _fresh(self._albums, now - ALBUM_MEMORY_S, LANGUAGE_CACHE_MAX)
-        key = (chat_id, media_group_id)
-        if key in self._albums:
-            return False
-        self._albums[key] = now
-        return True
+        return _first_time(self._albums, (chat_id, media_group_id), ALBUM_MEMORY_S)
 
     def remember_language(self, user: User, language: str | None) -> None:
         now = time.monotonic()
@@ -117,11 +106,17 @@ class Services:
 K = TypeVar("K")
 
 
-def _fresh(entries: dict[K, float], since: float, cap: int) -> dict[K, float]:
-    """Drop entries older than `since` once the dict reaches `cap` (memory follows use)."""
-    if len(entries) < cap:
-        return entries
-    return {k: at for k, at in entries.items() if at >= since}
+def _first_time(seen: dict[K, float], key: K, keep_s: float) -> bool:
+    """True the first time `key` comes (then remembered); entries older than `keep_s` are
+    dropped once there are many, so memory follows active users."""
+    now = time.monotonic()
+    if len(seen) >= LANGUAGE_CACHE_MAX:
+        for old in [k for k, at in seen.items() if now - at > keep_s]:
+            del seen[old]
+    if key in seen:
+        return False
+    seen[key] = now
+    return True
 
 
 def services(context: CallbackContext) -> Services:  # type: ignore[type-arg]

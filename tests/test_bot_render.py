@@ -182,7 +182,8 @@ def test_main_replies_fit_one_screen(language: str) -> None:
     t = texts(language)
     assert len(start_text(t)) <= START_MAX  # markup included
     replies = {
-        f"result {label}": result_text(t, finding(label, 0.5, **EVERY_SIDE)) for label in CLASSES
+        f"result {label}": result_text(t, finding(label, 0.5, UNVALIDATED, **EVERY_SIDE))
+        for label in CLASSES
     }
     replies["unclear"] = result_text(t, unclear())
     replies |= {f"reject {r}": rejection(t, r) for r in Reason}
