@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-LANGUAGES: tuple[str, ...] = ("en", "hi")
+# One catalog file per language: adding bot/locales/<code>.json adds the language.
+LANGUAGES: tuple[str, ...] = tuple(
+    sorted(p.stem for p in (Path(__file__).resolve().parent / "locales").glob("*.json"))
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Telegram tokens are "<bot id>:<secret>"; the check only catches pasting mistakes.

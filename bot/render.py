@@ -1,4 +1,8 @@
-"""ScreeningResult -> the reply text (HTML), in the user's language. Pure functions."""
+"""ScreeningResult -> the reply text (HTML), in the user's language. Pure functions.
+
+Every reply fits one phone screen and puts what to do first; the parts are small functions so
+that each can change on its own (finding sentences, details, notices).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,8 @@ from bot.i18n import Texts
 from model.grader import Finding
 from model.labels import parse_label
 from model.reasons import Reason
-from model.result import ScreeningResult
-from model.triage import Tier
-
-BAR_CELLS = 10
-
-
-def bar(probability: float, cells: int = BAR_CELLS) -> str:
-    filled = round(max(0.0, min(1.0, probability)) * cells)
-    return "█" * filled + "░" * (cells - filled)
-
-
-def confidence_lines(t: Texts, probabilities: dict[str, float]) -> list[str]:
-    """One compact line per class, best first: `█████░░░░░  52% mild, eye`."""
-    ranked = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
-    return [f"<code>{bar(p)} {p * 100:3.0f}%</code> {class_name(t, name)}" for name, p in ranked]
+from model.result import ModelInfo, ScreeningResult
+from model.triage import Began, Sudden, Tier
 
 
 def class_name(t: Texts, name: str) -> str:
@@ -28,6 +19,13 @@ def class_name(t: Texts, name: str) -> str:
         return t(f"class.{name}")
     except KeyError:  # a model with classes we have no words for: show its own name
         return name
+
+
+def details_line(t: Texts, probabilities: dict[str, float]) -> str:
+    """Every class's probability on one small line, best first (no bars: one screen)."""
+    ranked = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
+    parts = " · ".join(f"{class_name(t, name)} {p * 100:.0f}%" for name, p in ranked)
+    return f"<i>{t('result.confidence')} {parts}</i>"
 
 
 def asymmetry_sentences(t: Texts, finding: Finding | None) -> list[str]:
@@ -40,45 +38,88 @@ def asymmetry_sentences(t: Texts, finding: Finding | None) -> list[str]:
     ]
 
 
-def rejection(t: Texts, reason: Reason | None) -> str:
-    reason = reason or Reason.LOW_CONFIDENCE
-    return "\n".join(
-        [t("reject.title"), t(f"reject.{reason.value}"), "", t("emergency.footer"), t("disclaimer")]
-    )
+def measured_even(finding: Finding | None) -> bool:
+    """Measures were taken and none is past healthy variation."""
+    return finding is not None and not finding.observations
+
+
+def outcome_notices(t: Texts, model: ModelInfo | None) -> list[str]:
+    """Closes every reply that carries an outcome (finding, no signs, unclear, onset answer)."""
+    validated = model is not None and model.clinically_validated
+    return [t("disclaimer")] if validated else [t("not_validated"), t("disclaimer")]
 
 
 def emergency_header(t: Texts) -> list[str]:
-    return [t("emergency.first"), "", t("befast"), ""]
+    return [t("emergency.first"), ""]
+
+
+def rejection(t: Texts, reason: Reason | None) -> str:
+    """The photo could not be checked: why, and what to try."""
+    tip = [t(f"reject.{reason.value}")] if reason else []
+    return "\n".join([t("reject.title"), *tip, "", t("emergency.footer")])
+
+
+def unclear_text(t: Texts, result: ScreeningResult) -> str:
+    """The photo was checked but gave no clear answer: say so, what to try, the number."""
+    lines = [t("unclear.title"), t("reject.low_confidence"), "", t("emergency.footer")]
+    return "\n".join([*lines, *outcome_notices(t, result.model)])
+
+
+def finding_lines(t: Texts, result: ScreeningResult) -> list[str]:
+    """What was seen: the finding in words, then the measured differences."""
+    region, severity = parse_label(result.label or "")
+    if region is None or severity is None:
+        even = measured_even(result.finding)
+        return [t("result.no_signs"), *([t("asym.even")] if even else [])]
+    headline = t("result.finding", severity=t(f"severity.{severity}"), region=t(f"region.{region}"))
+    return [headline, *asymmetry_sentences(t, result.finding)]
 
 
 def result_text(t: Texts, result: ScreeningResult) -> str:
-    """The whole reply for one screened photo."""
+    """The whole reply for one photo: the action first, then what was seen, then details."""
+    if result.reason is Reason.LOW_CONFIDENCE:
+        return unclear_text(t, result)
     if result.tier is Tier.RETAKE or result.status != "ok" or not result.label:
         return rejection(t, result.reason)
-    lines: list[str] = emergency_header(t) if result.tier is Tier.EMERGENCY else []
-    region, severity = parse_label(result.label)
-    if region is None or severity is None:
-        lines.append(t("result.no_signs"))
+    advice = t(f"tier.{result.tier.value}")
+    found = finding_lines(t, result)
+    if result.tier is Tier.EMERGENCY:
+        lines = [*emergency_header(t), advice, "", *found, "", t("befast")]
+    elif result.tier is Tier.NO_SIGNS:
+        lines = [*found, "", advice]
     else:
-        lines.append(
-            t("result.finding", severity=t(f"severity.{severity}"), region=t(f"region.{region}"))
-        )
-    lines += ["", t("result.confidence"), *confidence_lines(t, result.probabilities)]
-    asym = asymmetry_sentences(t, result.finding)
-    if asym:
-        lines += ["", *asym]
-    lines += ["", t(f"tier.{result.tier.value}")]
-    if result.model is not None and not result.model.clinically_validated:
-        lines.append(t("not_validated"))
-    lines.append(t("disclaimer"))
+        lines = [advice, "", *found]
+    lines += ["", details_line(t, result.probabilities), *outcome_notices(t, result.model)]
     return "\n".join(lines)
 
 
-def onset_answer_text(t: Texts, sudden: bool) -> str:
-    """Any sudden facial droop is an emergency (BE-FAST): the number first, then the signs."""
-    if sudden:
-        return "\n".join([*emergency_header(t), t("onset.answer_yes"), t("disclaimer")])
-    return "\n".join([t("onset.answer_no"), t("disclaimer")])
+def onset_when_text(t: Texts) -> str:
+    """The second onset question; the number stays in sight while the person answers."""
+    return "\n".join([t("onset.when"), "", t("emergency.footer")])
+
+
+def onset_answer_text(
+    t: Texts,
+    tier: Tier,
+    sudden: Sudden,
+    began: Began | None,
+    model: ModelInfo | None,
+) -> str:
+    """The answer once the onset questions are done, for the tier `model.triage.onset_tier`
+    gave: an emergency leads with the number and the stroke signs."""
+    if tier is Tier.EMERGENCY:
+        if sudden is Sudden.YES:
+            why = [t("onset.answer_yes")]
+        elif began is Began.HOURS:
+            why = [t("onset.answer_recent")]
+        else:
+            why = [t("onset.answer_no")]
+        lines = [*emergency_header(t), *why, "", t("befast")]
+    elif tier is Tier.URGENT:
+        lines = [t("onset.answer_today"), t("emergency.footer")]
+    else:
+        lines = [t("onset.answer_no")]
+    return "\n".join([*lines, *outcome_notices(t, model)])
 
 
 def asks_onset(result: ScreeningResult) -> bool:

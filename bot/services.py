@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from telegram import User
 from telegram.ext import CallbackContext
@@ -21,6 +22,9 @@ from db.pseudonym import Pseudonymizer
 LANGUAGE_CACHE_S = 300.0
 LANGUAGE_CACHE_MAX = 50_000
 SERVICES_KEY = "palsy_services"
+# Albums: Telegram sends each photo of an album within a second or two; an entry older than
+# this is an album long done.
+ALBUM_MEMORY_S = 600.0
 
 
 @dataclass
@@ -33,6 +37,8 @@ class Services:
     retention_days: int
     heartbeat: Path  # touched while running; `palsy-bot --alive` checks its age
     _languages: dict[int, tuple[str | None, float]] = field(default_factory=dict)
+    _offered: dict[int, float] = field(default_factory=dict)  # user -> when language was offered
+    _albums: dict[tuple[int, str], float] = field(default_factory=dict)  # asked about, when
 
     def pseudonym(self, user: User) -> str | None:
         return self.pseudonyms.of(user.id)
@@ -67,11 +73,44 @@ class Services:
     async def user_texts(self, user: User | None) -> Texts:
         return self.texts(await self.language(user))
 
+    def chosen_language(self, user: User) -> str | None:
+        """The language the user chose (None: never chose), as last read by `language()`."""
+        return self._languages.get(user.id, (None, 0.0))[0]
+
+    def first_contact(self, user: User) -> bool:
+        """True once per user (per process) while no language is chosen: that reply offers the
+        languages, each in its own script."""
+        if self.chosen_language(user) is not None:
+            return False
+        return _first_time(self._offered, user.id, LANGUAGE_CACHE_S)
+
+    def first_in_album(self, chat_id: int, media_group_id: str | None) -> bool:
+        """True for a photo outside an album, and for the first photo of an album to ask."""
+        if media_group_id is None:
+            return True
+        return _first_time(self._albums, (chat_id, media_group_id), ALBUM_MEMORY_S)
+
     def remember_language(self, user: User, language: str | None) -> None:
         now = time.monotonic()
         if len(self._languages) >= LANGUAGE_CACHE_MAX:
             self._languages = {k: v for k, v in self._languages.items() if v[1] > now}
         self._languages[user.id] = (language, now + LANGUAGE_CACHE_S)
+
+
+K = TypeVar("K")
+
+
+def _first_time(seen: dict[K, float], key: K, keep_s: float) -> bool:
+    """True the first time `key` comes (then remembered); entries older than `keep_s` are
+    dropped once there are many, so memory follows active users."""
+    now = time.monotonic()
+    if len(seen) >= LANGUAGE_CACHE_MAX:
+        for old in [k for k, at in seen.items() if now - at > keep_s]:
+            del seen[old]
+    if key in seen:
+        return False
+    seen[key] = now
+    return True
 
 
 def services(context: CallbackContext) -> Services:  # type: ignore[type-arg]

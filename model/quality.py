@@ -55,6 +55,10 @@ class QualityThresholds:
     min_highlight_luma: float = 62.0
     # Share of face pixels at luma >= 250. London: 0; at 2x exposure: 0.12 (5th pct) to 0.89.
     max_clipped_fraction: float = 0.2
+    # The same two measures over the whole image, used only when no face is found. Highlights
+    # share the face bound (a scene that dark has no usable face); clipping must cover half
+    # the image, so a white wall or sky behind a missed face is not called "too bright".
+    max_scene_clipped_fraction: float = 0.5
     # std(Laplacian) / std(grey) of the face centre resampled to 128 px, so neither face size
     # nor contrast moves it. London at 1350 px: 0.345 and up (0.22 and up with 100 px faces);
     # Gaussian blur sigma 2: 0.19-0.30, sigma 4: 0.166 at most. At 960 px (102 faces): sigma 1
@@ -129,6 +133,23 @@ def measure(rgb: np.ndarray, face: DetectedFace) -> QualityMeasures:
     )
 
 
+def exposure_of_scene(rgb: np.ndarray) -> tuple[float, float]:
+    """(highlight luma, clipped fraction) of the whole image, on a coarse grid (speed)."""
+    step = max(1, min(rgb.shape[:2]) // 256)
+    luma = rgb[::step, ::step].astype(np.float32) @ LUMA
+    return float(np.percentile(luma, 95)), float((luma >= 250).mean())
+
+
+def check_scene_exposure(rgb: np.ndarray, thresholds: QualityThresholds) -> None:
+    """With no face found, a photo too dark or too bright says so: the detector fails on those
+    first, and "no face" would lose the advice about light."""
+    highlight, clipped = exposure_of_scene(rgb)
+    if highlight < thresholds.min_highlight_luma:
+        raise Rejected(Reason.TOO_DARK, f"no face; image highlights at luma {highlight:.0f}")
+    if clipped > thresholds.max_scene_clipped_fraction:
+        raise Rejected(Reason.OVEREXPOSED, f"no face; {clipped:.0%} of the image clipped")
+
+
 def main_face(faces: Sequence[F]) -> F:
     """The face to screen: the largest (training picks it the same way)."""
     return max(faces, key=lambda f: f.box[2] * f.box[3])
@@ -141,10 +162,12 @@ def check_quality(
 ) -> tuple[F, QualityMeasures]:
     """The one face to screen and its measures, or raise `Rejected` with the first failure.
 
-    Order: count, size, exposure, sharpness (a dark photo also looks soft: light comes first).
+    Order: count (no face: the light of the whole image first), size, exposure, sharpness (a
+    dark photo also looks soft: light comes first).
     """
     t = thresholds
     if not faces:
+        check_scene_exposure(rgb, t)
         raise Rejected(Reason.NO_FACE)
     main = main_face(faces)
     area = main.box[2] * main.box[3]

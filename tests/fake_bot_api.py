@@ -2,8 +2,9 @@
 
 Real python-telegram-bot talks to it through `base_url` / `base_file_url`. It answers getMe,
 getUpdates (long polling, honouring `offset`), getFile, file downloads, sendMessage,
-sendChatAction, answerCallbackQuery, editMessageText, setMyCommands, setWebhook and
-deleteWebhook.
+sendChatAction, answerCallbackQuery, editMessageText, editMessageReplyMarkup, setMyCommands,
+setWebhook and deleteWebhook. An edit that changes nothing gets Telegram's 400 "message is not
+modified", as a second tap on the same button does in real life.
 
 Use:
     with FakeBotApi(TOKEN) as api:
@@ -73,6 +74,7 @@ class Call:
     params: JSON
     at: float
     result: Any = None
+    error: str | None = None  # the description of an {"ok": false} answer
 
     @property
     def chat_id(self) -> int | None:
@@ -133,6 +135,8 @@ class _State:
     replies: dict[int, Call] = field(default_factory=dict)  # user message id -> first reply
     faults: dict[str, list[Fault]] = field(default_factory=dict)  # method -> faults to play
     faults_served: list[tuple[str, Fault]] = field(default_factory=list)
+    # (chat id, message id) -> (text, reply markup) of every message the bot sent or edited
+    shown: dict[tuple[int, int], tuple[str, Any]] = field(default_factory=dict)
 
 
 class FakeBotApi:
@@ -364,6 +368,11 @@ class FakeBotApi:
 
         return self.wait_for(enough, timeout, f"{count} messages to chat {chat_id}")
 
+    def queued_at(self, message_id: int) -> float | None:
+        """When user message `message_id` was queued (monotonic), answered or not."""
+        with self._cond:
+            return self._state.queued_at.get(message_id)
+
     def latency(self, message_id: int) -> float | None:
         """Seconds from queuing user message `message_id` to the bot's reply arriving."""
         with self._cond:
@@ -387,6 +396,7 @@ class FakeBotApi:
                     self._state.replies.setdefault(call.reply_to, call)
                 self._cond.notify_all()
         except ApiError as exc:
+            call.error = exc.description
             return {"ok": False, "error_code": exc.code, "description": exc.description}
         return {"ok": True, "result": call.result}
 
@@ -440,10 +450,34 @@ class FakeBotApi:
         return message
 
     def _m_sendMessage(self, params: JSON) -> JSON:
-        return self._bot_message(params)
+        message = self._bot_message(params)
+        self._show(message, params.get("text", ""), params.get("reply_markup"))
+        return message
 
     def _m_editMessageText(self, params: JSON) -> JSON:
-        return self._bot_message(params)
+        message = self._bot_message(params)
+        self._show(message, params.get("text", ""), params.get("reply_markup"), edit=True)
+        return message
+
+    def _m_editMessageReplyMarkup(self, params: JSON) -> JSON:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        text = self._state.shown.get(key, ("", None))[0]
+        message = self._bot_message({**params, "text": text})
+        self._show(message, text, params.get("reply_markup"), edit=True)
+        return message
+
+    def _show(self, message: JSON, text: str, markup: Any, edit: bool = False) -> None:
+        """Remember what a message shows; an edit to the same content is refused, as Telegram
+        does. Called under the lock."""
+        key = (message["chat"]["id"], message["message_id"])
+        new = (text, markup or None)
+        if edit and self._state.shown.get(key) == new:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        self._state.shown[key] = new
 
     def _m_sendChatAction(self, params: JSON) -> bool:
         return True

@@ -1,4 +1,5 @@
-"""Text catalogs: every key in every language, same placeholders, valid markup, no missing keys."""
+"""Text catalogs: every key in every language, same placeholders, valid markup, every key the
+code asks for present and every key used."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import COMMANDS
 from bot.config import LANGUAGES
 from bot.i18n import catalog, placeholders
+from model.grader import TOLD
 from model.labels import NORMAL, PAPER_CLASSES, REGIONS, SEVERITIES
 from model.reasons import Reason
-from model.triage import Tier
+from model.triage import Began, Sudden, Tier
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 ALLOWED_TAGS = {"b", "i", "code"}  # what Telegram's HTML mode takes, and all we need
@@ -91,3 +94,50 @@ def test_hindi_is_written_in_devanagari() -> None:
     assert not untranslated
     # Telegram commands stay Latin; the words around them are Hindi.
     assert all(DEVANAGARI.search(text) for text in hindi.values())
+
+
+# --- both directions: every key the code can ask for exists, every key is asked for -----------
+
+
+def _dynamic_keys() -> dict[str, set[str]]:
+    """Keys the code builds from a prefix and a value (f-strings), by prefix, from the enums and
+    lists the code builds them from."""
+    sides = ("left", "right")
+    return {
+        "reject.": {f"reject.{r.value}" for r in Reason},
+        "tier.": {f"tier.{tier.value}" for tier in Tier if tier is not Tier.RETAKE},
+        "class.": {f"class.{name}" for name in (*PAPER_CLASSES, NORMAL)},
+        "severity.": {f"severity.{s}" for s in SEVERITIES},
+        "region.": {f"region.{r}" for r in REGIONS},
+        "asym.": {f"asym.{f}.{side}" for f in TOLD for side in sides},
+        "cmd.": {f"cmd.{name}" for name in COMMANDS},
+        "onset.": {f"onset.{a.value}" for a in (*Sudden, *Began)},
+    }
+
+
+def _code_strings() -> tuple[set[str], set[str]]:
+    """(every string constant in bot/, the constant start of every f-string in bot/)."""
+    constants, prefixes = set(), set()
+    for path in BOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.JoinedStr) and node.values:
+                first = node.values[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    prefixes.add(first.value)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                constants.add(node.value)
+    return constants, prefixes
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_key_is_used_and_every_built_key_exists(language: str) -> None:
+    keys = set(catalog(language))
+    dynamic = _dynamic_keys()
+    constants, prefixes = _code_strings()
+    # Every f-string that builds a key ("onset.{...}") is one of the families above.
+    built = {p for p in prefixes if re.fullmatch(r"[a-z_]+\.", p)}
+    assert built <= set(dynamic), sorted(built - set(dynamic))
+    every_built = set().union(*dynamic.values())
+    assert every_built <= keys, sorted(every_built - keys)
+    unused = keys - every_built - constants
+    assert not unused, f"{language}: keys nothing uses: {sorted(unused)}"

@@ -44,7 +44,7 @@ def _run_bot(tmp_path: Path, *, httpx_level: int | None) -> str:
 
 def test_token_absent_from_logs_of_a_real_run(tmp_path: Path, restore_logging: None) -> None:
     logs = _run_bot(tmp_path, httpx_level=None)
-    assert "Application started" in logs and "error in update" in logs
+    assert "Application started" in logs and "download failed" in logs and "Traceback" in logs
     assert "HTTP Request" not in logs  # httpx silenced
     assert SECRET_PART not in logs and quote(TOKEN, safe="") not in logs
     assert NAME not in logs  # the error handler logs no personal data

@@ -184,3 +184,30 @@ def test_face_at_five_percent_of_the_frame(
 
 def test_blank_image_has_no_face(detector: FaceDetector) -> None:
     assert _gate(detector, Image.new("RGB", (960, 720), (200, 190, 180))) is Reason.NO_FACE
+
+
+@pytest.mark.parametrize(
+    ("gain", "reason"),
+    [(0.03, Reason.TOO_DARK), (0.08, Reason.TOO_DARK), (8.0, Reason.OVEREXPOSED)],
+)
+def test_light_is_named_even_when_no_face_is_found(
+    detector: FaceDetector, sample: list[Image.Image], gain: float, reason: Reason
+) -> None:
+    # At 3 % brightness the detector finds no face: the whole image's light decides the tip.
+    images = [relit(im, gain) for im in sample[:4]]
+    if gain == 0.03:
+        assert all(not detector.detect(decode_image(jpeg(im))) for im in images)
+    assert [_gate(detector, im) for im in images] == [reason] * 4
+
+
+def test_scene_light_without_faces() -> None:
+    def reason(value: int) -> Reason:
+        return _reason(np.full((480, 640, 3), value, np.uint8), [])
+
+    assert reason(8) is Reason.TOO_DARK
+    assert reason(255) is Reason.OVEREXPOSED
+    assert reason(128) is Reason.NO_FACE
+    # A bright sky over half the frame or less is not "too bright".
+    half = np.full((480, 640, 3), 100, np.uint8)
+    half[:200] = 255
+    assert _reason(half, []) is Reason.NO_FACE

@@ -2,7 +2,11 @@
 
 Albums: Telegram delivers each photo of an album as its own update (same media_group_id).
 Each one is screened and answered on its own, as a reply to that photo, so every answer sits
-under the picture it is about; the per-user rate limit counts each photo.
+under the picture it is about; the per-user rate limit counts each photo. The onset question is
+asked once per album, after the first photo with a finding.
+
+Nothing is silent: a photo past the rate limit is covered by one notice that says for how long
+photos will not be checked; a download that fails is answered under its photo.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
-from telegram import Bot, Document, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, Document, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.handlers.onset import onset_data
+from bot.handlers import onset
+from bot.handlers.commands import FROM_REPLY, language_buttons
 from bot.handlers.parts import message_of, user_of
+from bot.i18n import Texts
 from bot.screening import rejected, to_record
 from bot.services import Services, services
 from model.reasons import Reason
@@ -73,8 +79,17 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def not_a_photo(
     update: Update, context: ContextTypes.DEFAULT_TYPE, key: str = "hint.send_photo"
 ) -> None:
-    t = await services(context).user_texts(update.effective_user)
-    await message_of(update).reply_html(t(key), do_quote=True)
+    svc = services(context)
+    user = user_of(update)
+    t = svc.texts(await svc.language(user))
+    await message_of(update).reply_html(
+        t(key), do_quote=True, reply_markup=_first_contact_buttons(svc, user)
+    )
+
+
+def _first_contact_buttons(svc: Services, user: User) -> InlineKeyboardMarkup | None:
+    """The first reply to someone who has not chosen a language offers every language."""
+    return language_buttons(FROM_REPLY) if svc.first_contact(user) else None
 
 
 async def _screen_file(
@@ -101,21 +116,33 @@ async def _screen_file(
         result = rejected(Reason.TOO_MANY_BYTES)  # getFile would refuse it anyway
     else:
         async with typing(context.bot, message.chat_id):
-            file = await context.bot.get_file(file_id)
-            data = bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S))
+            data = await _download(context.bot, file_id, message, t)
+            if data is None:
+                return
             result = await svc.screening.screen(data)
 
     record_id = str(uuid.uuid4())
     _log_result(svc, result, record_id, update, kind, language)
-    await message.reply_html(render.result_text(t, result), do_quote=True)
-    if render.asks_onset(result):
-        buttons = [
-            InlineKeyboardButton(t("onset.yes"), callback_data=onset_data(True, record_id, result)),
-            InlineKeyboardButton(t("onset.no"), callback_data=onset_data(False, record_id, result)),
-        ]
-        await message.reply_html(
-            t("onset.question"), reply_markup=InlineKeyboardMarkup([buttons]), do_quote=False
-        )
+    await message.reply_html(
+        render.result_text(t, result),
+        do_quote=True,
+        reply_markup=_first_contact_buttons(svc, user),
+    )
+    if render.asks_onset(result) and svc.first_in_album(message.chat_id, message.media_group_id):
+        text, markup = onset.question(t, record_id, result)
+        await message.reply_html(text, reply_markup=markup, do_quote=False)
+
+
+async def _download(bot: Bot, file_id: str, message: Message, t: Texts) -> bytes | None:
+    """The file's bytes, or None after telling the user, under their photo, to send it again."""
+    try:
+        file = await bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S))
+    except TelegramError as exc:
+        log.warning("download failed: %s", type(exc).__name__)
+        log.debug("download failure", exc_info=exc)  # the traceback only when asked for
+    await message.reply_html(f"{t('error.download')}\n{t('emergency.footer')}", do_quote=True)
+    return None
 
 
 def _log_result(

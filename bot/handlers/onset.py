@@ -1,51 +1,99 @@
-"""The "did this start suddenly?" buttons: "yes" escalates to EMERGENCY at once and is logged.
+"""The onset questions after a finding: "did it start suddenly?" (yes / no / not sure), then,
+unless it was sudden, "when did you first notice it?". The tier comes from
+`model.triage.onset_tier`; "yes" is answered at once, since a sudden droop is an emergency
+whenever it began.
 
-The button carries everything needed (screening id, label, confidence), so any replica can
-answer it without shared memory.
+Each button carries everything needed (screening id, the screener's label, the first answer), so
+any replica can answer it without shared memory.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.handlers.parts import query_of
+from bot.handlers.parts import changed, query_of
+from bot.i18n import Texts
 from bot.services import services
 from model.labels import parse_label
 from model.result import ScreeningResult
-from model.triage import triage
+from model.triage import Began, Sudden, onset_tier
 
 PREFIX = "onset:"
+_SUDDEN = {Sudden.YES: "y", Sudden.NO: "n", Sudden.UNSURE: "u"}
+_BEGAN = {Began.HOURS: "h", Began.DAYS: "d", Began.LONGER: "l"}
+_NOT_YET = "-"
+MAX_DATA_BYTES = 64  # Telegram's limit for callback_data
 
 
-def onset_data(sudden: bool, record_id: str, result: ScreeningResult) -> str:
-    """`onset:<y|n>:<id hex>:<label>:<percent>`, at most 64 bytes as Telegram requires."""
-    percent = int((result.top_probability or 0.0) * 100)  # floor keeps p >= 0.5 at >= 50
-    answer = "y" if sudden else "n"
-    return f"{PREFIX}{answer}:{uuid.UUID(record_id).hex}:{result.label}:{percent}"
+@dataclass(frozen=True)
+class OnsetAnswer:
+    sudden: Sudden
+    began: Began | None
+    record_id: str
+    label: str
+
+    def data(self) -> str:
+        """`onset:<y|n|u>:<h|d|l|->:<id hex>:<label>`, at most 64 bytes."""
+        began = _BEGAN[self.began] if self.began else _NOT_YET
+        hex_id = uuid.UUID(self.record_id).hex
+        return f"{PREFIX}{_SUDDEN[self.sudden]}:{began}:{hex_id}:{self.label}"
 
 
-def parse_onset(data: str) -> tuple[bool, str, str, float] | None:
+def parse_onset(data: str) -> OnsetAnswer | None:
     try:
-        answer, hex_id, label, percent = data.removeprefix(PREFIX).split(":")
+        sudden, began, hex_id, label = data.removeprefix(PREFIX).split(":")
         parse_label(label)
-        return answer == "y", str(uuid.UUID(hex=hex_id)), label, int(percent) / 100
-    except ValueError:
+        return OnsetAnswer(
+            sudden={v: k for k, v in _SUDDEN.items()}[sudden],
+            began=None if began == _NOT_YET else {v: k for k, v in _BEGAN.items()}[began],
+            record_id=str(uuid.UUID(hex=hex_id)),
+            label=label,
+        )
+    except (ValueError, KeyError):
         return None
+
+
+def _buttons(t: Texts, choices: list[tuple[str, OnsetAnswer]]) -> InlineKeyboardMarkup:
+    # One button a row: the labels are short sentences, and wide buttons are easy to hit.
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t(key), callback_data=a.data())] for key, a in choices]
+    )
+
+
+def question(t: Texts, record_id: str, result: ScreeningResult) -> tuple[str, InlineKeyboardMarkup]:
+    """The first question, for a result with a finding (see render.asks_onset)."""
+    label = result.label or ""
+    choices = [
+        (f"onset.{sudden.value}", OnsetAnswer(sudden, None, record_id, label)) for sudden in Sudden
+    ]
+    return t("onset.question"), _buttons(t, choices)
+
+
+def when_question(t: Texts, first: OnsetAnswer) -> tuple[str, InlineKeyboardMarkup]:
+    choices = [(f"onset.{began.value}", replace(first, began=began)) for began in Began]
+    return render.onset_when_text(t), _buttons(t, choices)
 
 
 async def onset_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = query_of(update)
     await query.answer()
-    parsed = parse_onset(query.data or "")
-    if parsed is None:
+    answer = parse_onset(query.data or "")
+    if answer is None:
         return
-    sudden, record_id, label, _top = parsed
-    tier = triage(label, sudden)
     svc = services(context)
-    svc.results.record_onset(record_id, sudden, tier.value)
     t = await svc.user_texts(update.effective_user)
-    await query.edit_message_text(render.onset_answer_text(t, sudden), parse_mode="HTML")
+    if answer.sudden is not Sudden.YES and answer.began is None:
+        text, markup = when_question(t, answer)
+        await changed(query.edit_message_text(text, parse_mode="HTML", reply_markup=markup))
+        return
+    tier = onset_tier(answer.label, answer.sudden, answer.began)
+    if answer.sudden is not Sudden.UNSURE:  # the log holds yes/no; "not sure" has no column yet
+        svc.results.record_onset(answer.record_id, answer.sudden is Sudden.YES, tier.value)
+    model = svc.screening.model_info()
+    text = render.onset_answer_text(t, tier, answer.sudden, answer.began, model)
+    await changed(query.edit_message_text(text, parse_mode="HTML"))

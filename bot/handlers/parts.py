@@ -1,8 +1,11 @@
-"""Typed access to the parts of an update that a handler's filters guarantee."""
+"""Typed access to the parts of an update that a handler's filters guarantee; quiet edits."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from telegram import CallbackQuery, Message, Update, User
+from telegram.error import BadRequest
 
 
 class MissingPart(ValueError):
@@ -25,3 +28,20 @@ def query_of(update: Update) -> CallbackQuery:
     if update.callback_query is None:
         raise MissingPart("callback_query")
     return update.callback_query
+
+
+def is_not_modified(error: BaseException | None) -> bool:
+    """Telegram's 400 for an edit that changes nothing: a repeated tap, not a failure."""
+    return isinstance(error, BadRequest) and "message is not modified" in str(error).lower()
+
+
+async def changed(edit: Awaitable[object]) -> bool:
+    """Await an edit of a bot message; False when it already looked like that (a second tap on
+    the same button), which is not an error."""
+    try:
+        await edit
+    except BadRequest as exc:
+        if is_not_modified(exc):
+            return False
+        raise
+    return True
