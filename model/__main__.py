@@ -12,12 +12,18 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from model.asymmetry import MM_PER_IPD
 from model.classifier import ContractError, ModelMissingError
+from model.exam import ExamError, ExamResult
 from model.grader import Finding, GraderError
 from model.reasons import Reason
 from model.result import ScreeningResult
 from model.triage import Tier
+
+if TYPE_CHECKING:
+    from model.pipeline import Screener
 
 DISCLAIMER = "Screening only, not a diagnosis; any sudden facial droop is an emergency."
 NOT_VALIDATED = (
@@ -73,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--grader", type=Path, help="grader parameters JSON (default: the bundled one)"
     )
+    parser.add_argument(
+        "--exam",
+        action="store_true",
+        help="the FAST face test: IMAGE... is REST SMILE [BROWS] of one person",
+    )
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads per model")
     parser.add_argument(
         "--sudden", action="store_true", help="the droop started suddenly (raises the tier)"
@@ -122,6 +133,47 @@ def report(path: Path, result: ScreeningResult) -> str:
     return "\n".join(lines)
 
 
+PATTERNS = {
+    "none": "both sides of the smile move about the same",
+    "unclear": "one side may move a little less; no clear answer",
+    "lower_face": "one side of the mouth moves much less (forehead not tested)",
+    "stroke_type": "one side of the mouth moves much less while both brows rise: the pattern "
+    "of a stroke",
+    "bells_type": "one side of the mouth and the brow on the same side move less: the pattern "
+    "of Bell's palsy (some strokes look like this too)",
+}
+
+
+def exam_report(paths: Sequence[Path], exam: ExamResult) -> str:
+    """The readable report for one FAST exam."""
+    lines = [" + ".join(str(p) for p in paths)]
+    if exam.status != "ok":
+        reason = exam.reason
+        why = (
+            {
+                Reason.NO_SMILE: "no smile made: smile as wide as you can and take it again",
+                Reason.NO_BROW_RAISE: "brows not raised: lift both eyebrows high and take it again",
+                Reason.NOT_SAME_PERSON: "the photos do not seem to show the same person",
+            }.get(reason)
+            if reason
+            else None
+        )  # type: ignore[call-overload]
+        if why is None:
+            why = WHY_NOT.get(reason, "not checked") if reason else "not checked"
+        lines.append(f"  step:      {exam.failed_step}: {why}")
+    else:
+        lines.append(f"  result:    {PATTERNS.get(exam.pattern or '', exam.pattern)}")
+        for name, side in (("left", exam.left), ("right", exam.right)):
+            if side is not None:
+                brow = "" if side.brow is None else f", brow rose {side.brow * MM_PER_IPD:.0f} mm"
+                lines.append(
+                    f"  {name + ':':10} mouth corner rose {side.lift * MM_PER_IPD:.0f} mm "
+                    f"(moved {side.smile * MM_PER_IPD:.0f} mm){brow}"
+                )
+    lines.append(f"  do:        {ADVICE[exam.tier]}")
+    return "\n".join(lines)
+
+
 def as_json(path: Path, result: ScreeningResult) -> str:
     out = {"path": str(path), **result.to_dict(), "disclaimer": DISCLAIMER}
     if result.model is not None and not result.model.clinically_validated:
@@ -141,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from model.pipeline import Screener  # loads onnxruntime: after argument checks
 
         screener = Screener(args.model, threads=args.threads, grader_path=args.grader)
-    except (ModelMissingError, ContractError, GraderError, FileNotFoundError) as exc:
+    except (ModelMissingError, ContractError, GraderError, ExamError, FileNotFoundError) as exc:
         print(f"palsy-check: {exc}", file=sys.stderr)
         return 1
     info = screener.classifier.info
@@ -150,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not info.clinically_validated:
             print(NOT_VALIDATED)
         print()
+    if args.exam:
+        return _exam(screener, args)
     status = 0
     for path in args.images:
         try:
@@ -167,6 +221,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.json:
         print(DISCLAIMER)
     return status
+
+
+def _exam(screener: Screener, args: argparse.Namespace) -> int:
+    if len(args.images) not in (2, 3):
+        print("palsy-check: --exam takes REST SMILE [BROWS]", file=sys.stderr)
+        return 2
+    try:
+        photos = [p.read_bytes() for p in args.images]
+    except OSError as exc:
+        print(f"palsy-check: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    exam = screener.exam(*photos, sudden_onset=True if args.sudden else None)  # type: ignore[misc]
+    if args.json:
+        out = {"paths": [str(p) for p in args.images], **exam.to_dict(), "disclaimer": DISCLAIMER}
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(exam_report(args.images, exam) + "\n")
+        print(DISCLAIMER)
+    return 0
 
 
 if __name__ == "__main__":

@@ -42,10 +42,13 @@ class ExamParams:
     version: str
     # A smile: one mouth corner moves at least this far (IPD); below, "no smile made".
     min_smile: float
-    # Smile symmetry: weaker / stronger corner movement. At or above `ratio_clear`: no signs;
-    # below `ratio_finding`: one side weak; between: unclear.
-    ratio_clear: float
-    ratio_finding: float
+    # Smile symmetry: how much less one mouth corner rose than the other (IPD). Below
+    # `lift_clear`: no signs; from `lift_finding`: the side that rose less is weak; between:
+    # unclear. (The weaker / stronger ratio of whole movements is reported, not decided on: the
+    # face mesh pulls a weak side's corner toward the strong side's, and small smiles make
+    # ratios noisy.)
+    lift_clear: float
+    lift_finding: float
     # Raised brows: one brow rises at least this far (IPD); below, "no brow raise made".
     min_brow_raise: float
     # Stated rule (not calibrated): a brow that rises less than this fraction of the other's is
@@ -71,22 +74,26 @@ class ExamParams:
             params = cls(**raw)
         except (json.JSONDecodeError, TypeError) as exc:
             raise ExamError(f"{path}: unreadable exam parameters: {exc}") from None
-        if not 0 < params.ratio_finding <= params.ratio_clear <= 1:
-            raise ExamError(f"{path}: need 0 < ratio_finding <= ratio_clear <= 1")
+        if not 0 < params.lift_clear <= params.lift_finding:
+            raise ExamError(f"{path}: need 0 < lift_clear <= lift_finding")
         return params
 
 
 @dataclass(frozen=True)
 class SideMovement:
-    """One side's movement from rest, IPD units (mm at 63 mm between the pupils)."""
+    """One side's movement from rest, IPD units (mm at 63 mm between the pupils): how far the
+    mouth corner moved, how far it rose, how far the brow rose."""
 
     smile: float
+    lift: float
     brow: float | None = None
 
     def to_dict(self) -> dict[str, float | None]:
         return {
             "smile_ipd": round(self.smile, 4),
             "smile_mm": round(self.smile * MM_PER_IPD, 1),
+            "lift_ipd": round(self.lift, 4),
+            "lift_mm": round(self.lift * MM_PER_IPD, 1),
             "brow_ipd": None if self.brow is None else round(self.brow, 4),
             "brow_mm": None if self.brow is None else round(self.brow * MM_PER_IPD, 1),
         }
@@ -149,20 +156,22 @@ def decide(
     """Movement per side and the pattern; or the step to take again and why."""
     left = corner_movement(rest.left, smile.left)
     right = corner_movement(rest.right, smile.right)
-    if max(left, right) < params.min_smile:
-        return Reason.NO_SMILE, "smile", None, None, SideMovement(left), SideMovement(right)
+    # y points down the face: a corner that rises gets smaller.
+    lift_l = rest.left.corner_height - smile.left.corner_height
+    lift_r = rest.right.corner_height - smile.right.corner_height
     brow_l = brow_r = None
     if brows is not None:
         brow_l, brow_r = brows.left.brow - rest.left.brow, brows.right.brow - rest.right.brow
-        if max(brow_l, brow_r) < params.min_brow_raise:
-            moved = SideMovement(left, brow_l), SideMovement(right, brow_r)
-            return Reason.NO_BROW_RAISE, "brows", None, None, *moved
-    moves = SideMovement(left, brow_l), SideMovement(right, brow_r)
-    ratio = smile_ratio(left, right)
-    weak: Side = "left" if left < right else "right"
-    if ratio >= params.ratio_clear:
+    moves = SideMovement(left, lift_l, brow_l), SideMovement(right, lift_r, brow_r)
+    if max(left, right) < params.min_smile:
+        return Reason.NO_SMILE, "smile", None, None, *moves
+    if brow_l is not None and brow_r is not None and max(brow_l, brow_r) < params.min_brow_raise:
+        return Reason.NO_BROW_RAISE, "brows", None, None, *moves
+    weak: Side = "left" if lift_l < lift_r else "right"
+    gap = abs(lift_l - lift_r)
+    if gap < params.lift_clear:
         return None, None, "none", None, *moves
-    if ratio >= params.ratio_finding:
+    if gap < params.lift_finding:
         return None, None, "unclear", weak, *moves
     if brow_l is None or brow_r is None:
         return None, None, "lower_face", weak, *moves

@@ -8,6 +8,8 @@ palsy-train card     runs/default --out model/assets/MODEL_CARD.md
 palsy-train evaluate model/assets/classifier.onnx data/synth [--run runs/default]
 palsy-train evaluate-grader --synth data/synth1 --out runs/grader [--card PATH]
 palsy-train fit-grader --synth data/synth1 --out model/assets/grader.json --version V
+palsy-train evaluate-exam --out runs/exam [--card PATH]
+palsy-train fit-exam --out model/assets/exam.json --version V
 """
 
 from __future__ import annotations
@@ -102,7 +104,64 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--out", type=Path, default=Path("runs/grader"))
     g.add_argument("--folds", type=int, default=5)
     g.add_argument("--card", type=Path, default=None, help="also write the grader card here")
+
+    for name, helptext in (
+        ("fit-exam", "fit the FAST exam's thresholds on the London rest -> smile pairs"),
+        ("evaluate-exam", "person-grouped cross-validation of the FAST exam, with warps"),
+    ):
+        x = sub.add_parser(name, help=helptext)
+        x.add_argument("--london", type=Path, default=Path("../shared/data/faces/london"))
+        x.add_argument("--cache", type=Path, default=Path("cache"))
+        x.add_argument("--limit", type=int, default=None, help="only the first N people")
+    x = sub.choices["fit-exam"]
+    x.add_argument("--out", type=Path, default=Path("runs/exam/exam.json"))
+    x.add_argument("--version", required=True)
+    x = sub.choices["evaluate-exam"]
+    x.add_argument("--out", type=Path, default=Path("runs/exam"))
+    x.add_argument("--folds", type=int, default=5)
+    x.add_argument("--card", type=Path, default=None, help="also write the exam card here")
     return p
+
+
+def _exam(args: argparse.Namespace, warps: bool) -> tuple[list, object] | None:  # type: ignore[type-arg]
+    from model.pipeline import Analyser
+    from training.exam import measure_people
+
+    if not (args.london / "neutral").is_dir():
+        print(f"palsy-train: no London set at {args.london}", file=sys.stderr)
+        return None
+    people, skipped = measure_people(args.london, Analyser(), args.limit, warps, args.cache)
+    if skipped:
+        print(f"skipped (a photo refused by the quality gate): {', '.join(skipped)}")
+    return people, skipped
+
+
+def _fit_exam(args: argparse.Namespace) -> int:
+    from training.exam import fit, write
+
+    found = _exam(args, warps=False)
+    if found is None:
+        return 2
+    record = {"command": f"palsy-train fit-exam --version {args.version}"}
+    params = fit(found[0], args.version, record=record)
+    write(params, args.out)
+    print(f"exam {params.version}: smile needs {params.min_smile:.3f} IPD; lift gap no signs "
+          f"under {params.lift_clear:.3f}, weak from {params.lift_finding:.3f}")  # fmt: skip
+    return 0
+
+
+def _evaluate_exam(args: argparse.Namespace) -> int:
+    from training.exam import card_text, evaluate, report_json
+
+    found = _exam(args, warps=True)
+    if found is None:
+        return 2
+    report = evaluate(found[0], args.folds)
+    report_json(report, args.out)
+    print(json.dumps(report, indent=1))
+    if args.card:
+        args.card.write_text(card_text(report))
+    return 0
 
 
 def _grader_data_ok(args: argparse.Namespace) -> bool:
@@ -317,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate": _evaluate,
         "fit-grader": _fit_grader,
         "evaluate-grader": _evaluate_grader,
+        "fit-exam": _fit_exam,
+        "evaluate-exam": _evaluate_exam,
     }
     return handler[args.command](args)
 

@@ -64,13 +64,19 @@ def synth_items(synth: Path) -> list[Row]:
     return rows
 
 
-def _cache_key(items: list[Row], screener: Any) -> str:
+def code_digest(screener: Any) -> Any:
+    """A running SHA-256 of the measuring code and the models: part of every cache key."""
     digest = hashlib.sha256()
     for name in MEASURING_CODE:
         digest.update((MODEL_DIR / name).read_bytes())
     digest.update(screener.classifier.info.sha256.encode())
     digest.update(sha256_of(screener.mesh.path).encode())
     digest.update(sha256_of(screener.detector.path).encode())
+    return digest
+
+
+def _cache_key(items: list[Row], screener: Any) -> str:
+    digest = code_digest(screener)
     for item in items:
         path = Path(item.file)
         digest.update(f"{item.file}|{item.label}|{path.stat().st_size}".encode())
