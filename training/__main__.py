@@ -86,40 +86,30 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--out", type=Path, default=None, help="folder for report JSON and PNG")
     v.add_argument("--cache", type=Path, default=Path("cache"))
 
-    for name, helptext in (
-        ("fit-grader", "fit the grader on the London photos and a synthetic set"),
-        ("evaluate-grader", "person-grouped cross-validation of the grader, with/without CNN"),
+    for name, helptext, synthetic in (
+        ("fit-grader", "fit the grader on the London photos and a synthetic set", True),
+        ("evaluate-grader", "person-grouped cross-validation of the grader, +/- CNN", True),
+        ("fit-exam", "fit the FAST exam's thresholds on the London rest -> smile pairs", False),
+        ("evaluate-exam", "person-grouped cross-validation of the FAST exam, with warps", False),
     ):
-        g = sub.add_parser(name, help=helptext)
-        g.add_argument("--london", type=Path, default=Path("../shared/data/faces/london"))
-        g.add_argument("--synth", type=Path, default=Path("data/synth1"))
-        g.add_argument("--model", type=Path, default=None, help="classifier (default: bundled)")
-        g.add_argument("--cache", type=Path, default=Path("cache"))
-        g.add_argument("--limit", type=int, default=None, help="only the first N people")
-    f = sub.choices["fit-grader"]
-    f.add_argument("--out", type=Path, default=Path("runs/grader/grader.json"))
-    f.add_argument("--version", required=True)
-    f.add_argument("--cnn", action="store_true", help="give the CNN's probabilities a weight")
-    g = sub.choices["evaluate-grader"]
-    g.add_argument("--out", type=Path, default=Path("runs/grader"))
-    g.add_argument("--folds", type=int, default=5)
-    g.add_argument("--card", type=Path, default=None, help="also write the grader card here")
-
-    for name, helptext in (
-        ("fit-exam", "fit the FAST exam's thresholds on the London rest -> smile pairs"),
-        ("evaluate-exam", "person-grouped cross-validation of the FAST exam, with warps"),
-    ):
-        x = sub.add_parser(name, help=helptext)
-        x.add_argument("--london", type=Path, default=Path("../shared/data/faces/london"))
-        x.add_argument("--cache", type=Path, default=Path("cache"))
-        x.add_argument("--limit", type=int, default=None, help="only the first N people")
-    x = sub.choices["fit-exam"]
-    x.add_argument("--out", type=Path, default=Path("runs/exam/exam.json"))
-    x.add_argument("--version", required=True)
-    x = sub.choices["evaluate-exam"]
-    x.add_argument("--out", type=Path, default=Path("runs/exam"))
-    x.add_argument("--folds", type=int, default=5)
-    x.add_argument("--card", type=Path, default=None, help="also write the exam card here")
+        m = sub.add_parser(name, help=helptext)
+        m.add_argument("--london", type=Path, default=Path("../shared/data/faces/london"))
+        m.add_argument("--cache", type=Path, default=Path("cache"))
+        m.add_argument("--limit", type=int, default=None, help="only the first N people")
+        what = name.split("-")[1]
+        if synthetic:
+            m.add_argument("--synth", type=Path, default=Path("data/synth1"))
+            m.add_argument("--model", type=Path, default=None, help="classifier (default: ours)")
+        if name.startswith("fit"):
+            m.add_argument("--out", type=Path, default=Path(f"runs/{what}/{what}.json"))
+            m.add_argument("--version", required=True)
+        else:
+            m.add_argument("--out", type=Path, default=Path(f"runs/{what}"))
+            m.add_argument("--folds", type=int, default=5)
+            m.add_argument("--card", type=Path, default=None, help=f"also write the {what} card")
+    sub.choices["fit-grader"].add_argument(
+        "--cnn", action="store_true", help="give the CNN's probabilities a weight"
+    )
     return p
 
 
