@@ -12,7 +12,6 @@ decoding. No TensorFlow here.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -23,21 +22,11 @@ import numpy as np
 from model.decode import DecodeLimits, decode_image
 from model.preprocess import classifier_input
 from model.reasons import Rejected
+from training.cache_key import model_digest
 
 FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 # Training accepts small images (the Kaggle set has some); serving's quality gate judges size.
 TRAIN_LIMITS = DecodeLimits(min_side=16)
-MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
-# Code whose change must invalidate cached arrays.
-PREPROCESS_SOURCES = (
-    "preprocess.py",
-    "decode.py",
-    "faces.py",
-    "landmarks.py",
-    "affine.py",
-    "assets/face_detection_yunet_2023mar.onnx",
-    "assets/face_landmarks_478.onnx",
-)
 
 
 @dataclass
@@ -92,12 +81,8 @@ def list_directory(root: Path) -> Listing:
 
 
 def _cache_key(listing: Listing, size: int) -> str:
-    digest = hashlib.sha256()
+    digest = model_digest()
     digest.update(f"v1 size={size}\n".encode())
-    for name in PREPROCESS_SOURCES:
-        path = MODEL_DIR / name
-        if path.exists():
-            digest.update(path.read_bytes())
     digest.update(Path(__file__).with_name("eyes.py").read_bytes())
     for rel in listing.files:
         st = (listing.root / rel).stat()

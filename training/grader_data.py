@@ -11,19 +11,13 @@ measure the same way. Rows are cached as JSON keyed by the files and the code th
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.classifier import sha256_of
 from model.reasons import Rejected
-
-MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
-# What shapes a row: the measuring code and the face models.
-MEASURING_CODE = ("asymmetry.py", "landmarks.py", "faces.py", "quality.py", "decode.py",
-                  "preprocess.py", "affine.py", "pipeline.py")  # fmt: skip
+from training.cache_key import model_digest
 
 
 @dataclass
@@ -65,13 +59,9 @@ def synth_items(synth: Path) -> list[Row]:
 
 
 def code_digest(screener: Any) -> Any:
-    """A running SHA-256 of the measuring code and the models: part of every cache key."""
-    digest = hashlib.sha256()
-    for name in MEASURING_CODE:
-        digest.update((MODEL_DIR / name).read_bytes())
+    """A running SHA-256 of model/ and the classifier in use: part of every cache key."""
+    digest = model_digest()
     digest.update(screener.classifier.info.sha256.encode())
-    digest.update(sha256_of(screener.mesh.path).encode())
-    digest.update(sha256_of(screener.detector.path).encode())
     return digest
 
 
