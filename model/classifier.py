@@ -18,6 +18,7 @@ import numpy as np
 from model.labels import parse_label
 from model.onnx_session import make_session
 from model.result import ModelInfo
+from model.softmax import softmax
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parent / "assets" / "classifier.onnx"
 INPUT_SIZE = 224
@@ -118,10 +119,4 @@ class Classifier:
                 f"{self.path}: classifier contract: output {logits.shape}, "
                 f"want ({batch.shape[0]}, {len(self.classes)})"
             )
-        return softmax(logits)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+        return softmax(logits).astype(np.float32)

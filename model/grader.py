@@ -32,6 +32,7 @@ import numpy as np
 
 from model.asymmetry import FEATURES, MM_PER_IPD, Measures
 from model.labels import NORMAL, REGIONS, SEVERITIES, Region, Severity, parse_label
+from model.softmax import softmax
 
 DEFAULT_GRADER = Path(__file__).resolve().parent / "assets" / "grader.json"
 FORMAT = "palsy-grader/1"
@@ -169,11 +170,6 @@ def design_row(
     return np.concatenate([x, logp])
 
 
-def softmax_rows(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 class Grader:
     """Loaded once; `grade` is pure and thread-safe."""
 
@@ -197,7 +193,7 @@ class Grader:
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """[N, classes] for design rows [N, width]."""
-        return softmax_rows(np.atleast_2d(rows) @ self.weights.T + self.bias)
+        return softmax(np.atleast_2d(rows) @ self.weights.T + self.bias)
 
     def grade(self, measures: Measures, cnn: Mapping[str, float] | None = None) -> Graded:
         asym = measures.asymmetries()

@@ -17,8 +17,9 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from model.softmax import softmax
 from training.export import set_metadata
-from training.report import expected_calibration_error, softmax
+from training.report import expected_calibration_error
 
 # Search range for T; the upper end is "as flat as makes no difference" for 7 classes.
 T_MIN, T_MAX = 0.05, 1000.0

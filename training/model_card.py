@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from model.classifier import sha256_of
 from training.synth import ATTRIBUTION, JITTER_IPD, MEDIAL_SHIFT, SEVERITY
 from training.train import AUGMENTATION
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _table(rows: list[list[str]], head: list[str]) -> str:
@@ -109,7 +105,7 @@ def write_card(
         ],
         ["class", "precision", "recall", "F1", "support"],
     )
-    files = [f"- `{onnx.name}`: float32, {exp['bytes'] / 1e6:.1f} MB, sha256 `{_sha(onnx)}`"]
+    files = [f"- `{onnx.name}`: float32, {exp['bytes'] / 1e6:.1f} MB, sha256 `{sha256_of(onnx)}`"]
     if exp.get("int8"):
         q = exp["int8"]
         qpath = onnx.with_name(onnx.stem + ".int8.onnx")
@@ -118,7 +114,7 @@ def write_card(
                 f"- `{qpath.name}`: MatMul weights dynamically quantised to int8, "
                 f"{q['bytes'] / 1e6:.1f} MB; top-1 agreement with float32 on the validation "
                 f"images {q['top1_agreement_with_f32']:.4f}, max |Δlogit| "
-                f"{q['max_abs_logit_diff_vs_f32']:.3g}, sha256 `{_sha(qpath)}`"
+                f"{q['max_abs_logit_diff_vs_f32']:.3g}, sha256 `{sha256_of(qpath)}`"
             )
     paper = split["paper"]
     compare_text = ""

@@ -14,15 +14,9 @@ from typing import Any
 import numpy as np
 
 from model.labels import NORMAL, parse_label
+from model.softmax import softmax
 
 ECE_BINS = 15
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def expected_calibration_error(
