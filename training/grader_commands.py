@@ -189,7 +189,13 @@ A person's photos and every warp made from them sit in one fold; each fold's gra
 the other people only.
 
 {headline_table(report)}
-{fair_text}
+
+Rows "with cnn" are optimistic: the CNN was trained on the synthetic images of most of these
+people. {fair_text}
+The shipped grader gives the CNN no weight (`palsy-train fit-grader` without `--cnn`): its gain
+is on synthetic warps like its own training data, and on real photos held back from the project
+it was near chance while the mouth-corner measure was not.
+
 ## How much of a droop the mesh sees
 Measured / applied on the synthetic warps (the face mesh pulls a palsied face toward symmetry):
 {recovery}.
