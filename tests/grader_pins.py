@@ -61,7 +61,7 @@ def cases(london: Path, out: Path) -> list[Path]:
         put(f"{photo.parent.name}_{photo.name}", photo.read_bytes())
     for k, side in ((1, 960), (40, 960), (9, 640), (60, 640), (15, 480), (70, 480)):
         put(f"frame{side}_{neutral[k].name}", jpeg(phone_frame(neutral[k], side), 87))
-    warps = [
+    warps: list[tuple[int, dict[tuple[int, ...], float]]] = [
         (7, {MOUTH_LEFT: 0.3}),
         (50, {MOUTH_LEFT: 0.3}),
         (33, {MOUTH_LEFT: 0.15}),
