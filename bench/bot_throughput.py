@@ -10,7 +10,7 @@ at the fake server (so it includes long polling, getFile, the download, screenin
 - the bot process's resident memory (peak, from /proc).
 
 Photos: London neutral faces re-encoded as Telegram does (longest side 1280, JPEG), so every
-photo runs the whole pipeline. The classifier is model/assets/classifier.onnx when present, else
+photo runs the whole pipeline. The classifier is the bundled default when present, else
 the tiny test classifier (says which): the tiny one costs almost nothing, so those figures
 leave out the CNN. Telegram's 30 messages a second cap is enforced inside the bot (PTB's
 AIORateLimiter), as in production; the per-user photo limit is lifted for the run.
@@ -39,12 +39,12 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from model.classifier import DEFAULT_CLASSIFIER as DEFAULT_MODEL  # noqa: E402
 from tests.bot_harness import TOKEN, bot_process  # noqa: E402
 from tests.fake_bot_api import FakeBotApi, FakeUser  # noqa: E402
 from tests.onnx_fixtures import build_tiny_classifier  # noqa: E402
 
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london" / "neutral"
-DEFAULT_MODEL = REPO / "model" / "assets" / "classifier.onnx"
 
 
 def bench_model(chosen: Path | None, tmp: Path) -> tuple[Path, str]:
@@ -53,7 +53,7 @@ def bench_model(chosen: Path | None, tmp: Path) -> tuple[Path, str]:
     if model is not None:
         return model, str(model)
     tiny = build_tiny_classifier(tmp / "tiny.onnx", bias={"normal": 6.0})
-    return tiny, "tiny test classifier (classifier.onnx absent)"
+    return tiny, f"tiny test classifier ({DEFAULT_MODEL.name} absent)"
 
 
 def telegram_jpeg(path: Path, longest: int = 1280) -> bytes:

@@ -1,82 +1,136 @@
-"""What decoding 1280 x 960 JPEGs at half scale (libjpeg DCT scaling) would buy and cost.
+"""Reduced-scale JPEG decoding (`DecodeLimits.min_long_side`) against full-scale, side by side.
 
-    python -m bench.decode_scale
+    python -m bench.decode_scale [--photos 102] [--min-long-side 640]
 
-A measurement for a change NOT made: `decode_image` is shared with training (byte-for-byte
-train/serve parity) and the quality gate's `min_face_px` is in decoded pixels, so adopting it
-needs training/ and the thresholds to move with it. Same London frames as bench/pipeline.py; per
-photo, one thread, full and half decode alternating: `Screener.screen` time per stage, landmark
-error against the templates (in frame pixels), the largest change of any class probability, and
-whether the outcome (label or rejection reason) is the same.
+Same London photos, one thread, the two decodes alternating per photo in one process. Sets:
+the 1350 px originals; 1280 x 960 phone-like frames (JPEG q87) with the face pasted at 960, 640
+and 480 px (face boxes ~300, ~200, ~150 px at full scale: the last near the quality gate's 15 %
+of the frame); and the 960 frames blurred (Gaussian sigma 2, the sharpness gate's borderline).
+Per set and decode: `Screener.screen` stage medians, the landmark error against the templates
+(pupils + mouth corners, in IPDs, points mapped back to the photo's pixels), and how many
+decisions (status, reason, label, side, tier) are the same.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
-import model.decode as decode
-from bench.face_anchor import truth_in_frame
-from bench.pipeline import LONDON, frame, machine, percentiles
+from bench.pipeline import LONDON, machine, percentiles
+from model.decode import DecodeLimits, decode
 from model.landmarks import key_points
 from model.pipeline import Screener
-from tests.london_truth import errors, four_points
+from model.result import ScreeningResult
+from tests.grader_pins import phone_frame
+from tests.london_truth import errors, four_points, template
 
-FULL = decode._decode
+
+def jpeg(image: Image.Image, quality: int = 87) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
 
 
-def half(image: Image.Image, max_side: int) -> np.ndarray:
-    if image.format in ("JPEG", "MPO"):
-        image.draft(None, (image.width // 2, image.height // 2))
-    return FULL(image, max_side)
+def framed(side: int, blur: float = 0.0) -> Callable[[Path], tuple[bytes, float, tuple]]:
+    def make(photo: Path) -> tuple[bytes, float, tuple]:
+        image = phone_frame(photo, side)
+        if blur:
+            image = image.filter(ImageFilter.GaussianBlur(blur))
+        return jpeg(image), side / 1350, ((1280 - side) // 2, (960 - side) // 2)
+
+    return make
+
+
+def original(photo: Path) -> tuple[bytes, float, tuple]:
+    return photo.read_bytes(), 1.0, (0, 0)
+
+
+SETS: dict[str, Callable[[Path], tuple[bytes, float, tuple]]] = {
+    "original": original,
+    "face960": framed(960),
+    "face640": framed(640),
+    "face480": framed(480),
+    "face960-blur2": framed(960, 2.0),
+}
+
+
+def decision(result: ScreeningResult) -> tuple:
+    side = result.finding.side if result.finding else None
+    return result.status, result.reason, result.label, side, result.tier
+
+
+def short(d: tuple) -> str:
+    """A decision in words: the rejection reason, or label / side / tier."""
+    _status, reason, label, side, tier = d
+    return reason.value if reason else f"{label}/{side}/{tier.value}"
 
 
 def main() -> int:
-    photos = sorted(LONDON.glob("*_03.jpg"))
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--photos", type=int, default=102)
+    p.add_argument("--sets", default=",".join(SETS), help="comma-separated set names")
+    p.add_argument("--min-long-side", type=int, default=DecodeLimits().min_long_side)
+    args = p.parse_args()
+    photos = sorted(LONDON.glob("*_03.jpg"))[: args.photos]
     if not photos:
         raise SystemExit(f"no London photos under {LONDON}")
-    screener = Screener(threads=1)
-    times: dict[str, dict[str, list[float]]] = {"full": {}, "half": {}}
-    errs: dict[str, list[np.ndarray]] = {"full": [], "half": []}
-    dp, same = [], 0
-    for path in photos:
-        buffer = io.BytesIO()
-        frame(path).save(buffer, "JPEG", quality=90)
-        data = buffer.getvalue()
-        out = {}
-        for mode, fn in (("full", FULL), ("half", half)):
-            decode._decode = fn
-            for _ in range(3):
+    modes = {
+        "full": DecodeLimits(min_long_side=0),
+        "reduced": DecodeLimits(min_long_side=args.min_long_side),
+    }
+    screeners = {m: Screener(threads=1, limits=lim) for m, lim in modes.items()}
+    print(f"machine: {machine()}")
+    print(f"{len(photos)} London photos per set; reduced = min_long_side {args.min_long_side}")
+    for name in args.sets.split(","):
+        make = SETS[name]
+        times: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
+        errs: dict[str, list[float]] = {m: [] for m in modes}
+        decisions: dict[str, list[tuple]] = {m: [] for m in modes}
+        scales = set()
+        for photo in photos:
+            data, k, offset = make(photo)
+            truth, ipd = template(photo, k)
+            truth = truth + offset
+            for mode, screener in screeners.items():
                 result = screener.screen(data)
+                decisions[mode].append(decision(result))
                 for stage, ms in result.timings_ms.items():
                     times[mode].setdefault(stage, []).append(ms)
-            rgb = decode.decode_image(data)
-            face = screener.detector.detect(rgb)[0]
-            points = four_points(key_points(screener.mesh.landmarks(rgb, face)))
-            truth, ipd = truth_in_frame(path)
-            errs[mode].append(errors(points * 1280 / rgb.shape[1], truth, ipd))
-            out[mode] = result
-        decode._decode = FULL
-        full, halved = out["full"], out["half"]
-        if full.probabilities and halved.probabilities:
-            dp.append(max(abs(p - halved.probabilities[k]) for k, p in full.probabilities.items()))
-        same += (full.label, full.reason) == (halved.label, halved.reason)
-    print(f"machine: {machine()}")
-    print(f"{len(photos)} London photos on 1280x960 JPEG q90 frames, 3 screens each per scale")
-    print(f"{'stage p50 / p95 ms':<22}{'full':>16}{'half':>16}")
-    for stage in times["full"]:
-        cells = [percentiles(times[m][stage]) for m in ("full", "half")]
-        print(f"{stage:<22}" + "".join(f"{c['p50']:>9.2f} /{c['p95']:>5.1f}" for c in cells))
-    for mode, e in errs.items():
-        print(f"landmark error, {mode} decode: mean {np.mean(e):.4f} IPD")
-    print(f"max |probability change| per photo: median {np.median(dp):.4f}, max {np.max(dp):.4f}")
-    print(f"same outcome (label or rejection reason): {same}/{len(photos)}")
-    print(f"load average {os.getloadavg()[0]:.2f}; {time.strftime('%Y-%m-%d %H:%M')}")
+                decoded = decode(data, modes[mode])
+                if mode == "reduced":
+                    scales.add(round(decoded.scale, 3))
+                faces = screener.detector.detect(decoded.rgb)
+                if faces:
+                    mesh = screener.mesh.landmarks(decoded.rgb, max(faces, key=lambda f: f.box[2]))
+                    points = four_points(key_points(mesh)) * decoded.scale
+                    errs[mode].append(float(np.mean(errors(points, truth, ipd))))
+        same = sum(a == b for a, b in zip(decisions["full"], decisions["reduced"], strict=True))
+        outcome: dict[str, int] = {}
+        for d in decisions["reduced"]:
+            key = d[1].value if d[1] else str(d[2])
+            outcome[key] = outcome.get(key, 0) + 1
+        print(f"\n== {name}: reduced decode scale {sorted(scales)}; reduced outcomes {outcome}")
+        print(f"  same decision: {same}/{len(photos)}")
+        pairs = zip(decisions["full"], decisions["reduced"], strict=True)
+        for (was, now), n in Counter((short(a), short(b)) for a, b in pairs if a != b).items():
+            print(f"    {was} -> {now}: {n}")
+        for mode in modes:
+            print(f"  landmark error, {mode:<7}: mean {np.mean(errs[mode]):.4f} IPD")
+        print(f"  {'stage p50 ms':<14}{'full':>8}{'reduced':>9}{'ratio':>7}")
+        for stage in times["full"]:
+            a = percentiles(times["full"][stage])["p50"]
+            b = percentiles(times["reduced"].get(stage, [0.0]))["p50"]
+            print(f"  {stage:<14}{a:>8.2f}{b:>9.2f}{b / a if a else 0:>7.2f}")
+    print(f"\nload average {os.getloadavg()[0]:.2f}; {time.strftime('%Y-%m-%d %H:%M')}")
     return 0
 
 

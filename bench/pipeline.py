@@ -2,7 +2,8 @@
 
 Input: 1280 x 960 JPEGs (quality 90) made from London photos (resized to 960 px and padded with
 grey), or, without the London set, a synthetic picture (no face: only decode + detect then run).
-Classifier: model/assets/classifier.onnx when present, else the paper's CNN shape with random
+Classifier: the bundled default (`model.classifier.DEFAULT_CLASSIFIER`, each checkout's own with
+`--against`) when present, else the paper's CNN shape with random
 weights (tests.onnx_fixtures.build_paper_shaped_classifier), which costs the same to run.
 
 The measurement runs in a fresh child process so start-up time and peak RSS are honest (the
@@ -10,6 +11,11 @@ parent imports onnx to build the stand-in classifier; the child imports only mod
 machine wall times include waiting for a core; the calling thread's CPU time does not.
 
     python -m bench.pipeline [--images 20] [--repeats 10] [--model PATH] [--json out.json]
+    python -m bench.pipeline --against ../base [--rounds 3]   # before / after, side by side
+
+`--against` names another checkout of the project (e.g. `git worktree add ../base main`): its
+own child and this one's run in turns (A B A B ...) on the same images and classifier, and the
+table gives each stage's p50 per side (median over rounds) and the ratio this / that.
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ if TYPE_CHECKING:
 T0 = time.perf_counter()
 REPO = Path(__file__).resolve().parents[1]
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london" / "neutral"
-DEFAULT_MODEL = REPO / "model" / "assets" / "classifier.onnx"
 CORE = ("decode", "detect", "landmarks", "classify")
 # Where `frame` puts a London photo: 960 px high, centred horizontally.
 FRAME_SIDE, FRAME_OFFSET = 960, (160, 0)
@@ -120,6 +125,54 @@ def child(images: Path, model: Path, repeats: int, max_side: int | None) -> dict
     }
 
 
+def default_model(repo: Path) -> Path:
+    """`repo`'s bundled classifier, asked of its own code (the parent imports no model/)."""
+    cmd = [sys.executable, "-c", "from model.classifier import DEFAULT_CLASSIFIER as d; print(d)"]
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, env=env, check=True)
+    return Path(done.stdout.strip())
+
+
+def run_child(repo: Path, work: Path, model: Path, repeats: int, max_side: int | None) -> dict:
+    """One measuring child process, run with `repo`'s code."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo))
+    cmd = [sys.executable, "-m", "bench.pipeline", "--child", str(work), str(model)]
+    cmd += ["--repeats", str(repeats)]
+    if max_side:
+        cmd += ["--max-side", str(max_side)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def side_by_side(rounds: dict[str, list[dict]]) -> None:
+    """Per stage: p50 and p95 of each side (median over rounds) and the ratio this / that."""
+    import numpy as np
+
+    def med(side: str, stage: str, q: str) -> float:
+        got = [r["stages_ms"][stage][q] for r in rounds[side] if stage in r["stages_ms"]]
+        return float(np.median(got)) if got else float("nan")
+
+    def row(name: str, a: tuple[float, float], b: tuple[float, float]) -> None:
+        cells = f"{a[0]:>8.2f}{a[1]:>8.2f}{b[0]:>8.2f}{b[1]:>8.2f}"
+        print(f"{name:<34}{cells}{b[0] / a[0]:>8.2f}{b[1] / a[1]:>8.2f}")
+
+    print(
+        f"{'median over rounds, ms':<34}{'that p50':>9}{'p95':>7}{'this p50':>9}{'p95':>7}"
+        f"{'ratio':>8}{'ratio':>8}"
+    )
+    for stage in rounds["this"][0]["stages_ms"]:
+        that = med("that", stage, "p50"), med("that", stage, "p95")
+        row(stage, that, (med("this", stage, "p50"), med("this", stage, "p95")))
+    for key, name in (("wall_ms", "wall (screen call)"), ("thread_cpu_ms", "thread CPU time")):
+        a, b = ([r[key] for r in rounds[side]] for side in ("that", "this"))
+        pick = [tuple(float(np.median([x[q] for x in v])) for q in ("p50", "p95")) for v in (a, b)]
+        row(name, pick[0], pick[1])
+    for key in ("startup_s", "peak_rss_mib"):
+        a, b = (float(np.median([r[key] for r in rounds[side]])) for side in ("that", "this"))
+        print(f"{key:<34}{a:>8.2f}{'':>8}{b:>8.2f}{'':>8}{b / a:>8.2f}")
+    print("outcomes that / this:", rounds["that"][0]["outcomes"], rounds["this"][0]["outcomes"])
+
+
 def machine() -> dict[str, object]:
     import numpy
     import onnxruntime
@@ -157,6 +210,8 @@ def main() -> int:
         help="DecodeLimits.max_side (default: its default); training must use the same value",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--against", type=Path, default=None, help="another checkout to compare with")
+    p.add_argument("--rounds", type=int, default=3, help="turns per side with --against")
     p.add_argument("--child", nargs=2, metavar=("IMAGES", "MODEL"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -166,7 +221,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         source = make_images(work, args.images)
-        model = args.model or DEFAULT_MODEL
+        model = args.model or default_model(REPO)
         if model.is_file():
             which = f"real classifier {model}"
         else:
@@ -175,13 +230,23 @@ def main() -> int:
 
             model = build_paper_shaped_classifier(work / "paper_shaped.onnx")
             which = "stand-in: paper CNN shape, random weights (no trained classifier yet)"
-        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
-        cmd = [sys.executable, "-m", "bench.pipeline", "--child", str(work), str(model)]
-        cmd += ["--repeats", str(args.repeats)]
-        if args.max_side:
-            cmd += ["--max-side", str(args.max_side)]
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, check=True)
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+        if args.against:
+            that = args.against.resolve()
+            models = {"that": args.model or default_model(that), "this": model}
+            rounds: dict[str, list[dict]] = {"that": [], "this": []}
+            for _ in range(args.rounds):
+                for side, repo in (("that", that), ("this", REPO)):
+                    found = run_child(repo, work, models[side], args.repeats, args.max_side)
+                    rounds[side].append(found)
+            print(f"machine: {json.dumps(machine())}")
+            print(f"images: {args.images} x 1280x960 JPEG q90 from {source}")
+            print(f"classifier: that {models['that']}, this {models['this']}")
+            print(f"that = {args.against.resolve()}, this = {REPO}; {args.rounds} rounds each")
+            side_by_side(rounds)
+            if args.json:
+                args.json.write_text(json.dumps(rounds, indent=2) + "\n")
+            return 0
+        result = run_child(REPO, work, model, args.repeats, args.max_side)
     result |= {"images": f"{args.images} x 1280x960 JPEG q90 from {source}", "classifier": which}
     result["machine"] = machine()
     print(f"machine: {json.dumps(result['machine'])}")

@@ -11,14 +11,14 @@ the (unclear) finding, but no label, so nobody acts on a guess.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from model.asymmetry import Measures, face_shape, measure
 from model.classifier import Classifier
-from model.decode import DecodeLimits, decode_image
+from model.decode import DecodeLimits, decode
 from model.exam import ExamParams, ExamResult, examine
 from model.faces import Face, FaceDetector
 from model.grader import Grader
@@ -84,11 +84,14 @@ class Analyser:
 
     def _analyse(self, data: bytes, clock: _Clock, found: Analysis) -> None:
         """Run every stage up to the classifier input, filling `found`; raises `Rejected`."""
-        rgb = decode_image(bytes(data), self.limits)
+        decoded = decode(bytes(data), self.limits)
+        rgb = decoded.rgb
         clock.lap("decode", then="detect")
         faces = self.detector.detect(rgb)
         clock.lap("detect", then="quality")
-        face, _ = check_quality(rgb, faces, self.thresholds)
+        # `min_face_px` counts the photo's own pixels: a reduced decode refuses what a full would.
+        gate = replace(self.thresholds, min_face_px=self.thresholds.min_face_px / decoded.scale)
+        face, _ = check_quality(rgb, faces, gate)
         found.face = face
         clock.lap("quality", then="landmarks")
         found.mesh = self.mesh.landmarks(rgb, face)

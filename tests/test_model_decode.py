@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from model.decode import DecodeLimits, decode_image
+from model.decode import DecodeLimits, decode, decode_image
 from model.reasons import Reason, Rejected
 
 
@@ -149,6 +149,38 @@ def test_big_jpeg_is_reduced_to_max_side() -> None:
     out = decode_image(_encode(big, "JPEG"), DecodeLimits(max_side=1024))
     assert max(out.shape[:2]) <= 1024 and max(out.shape[:2]) >= 512
     assert out.shape[1] > out.shape[0]
+
+
+@pytest.mark.parametrize(
+    ("size", "want"),
+    [
+        ((1280, 960), (640, 480)),  # a Telegram photo: half scale
+        ((960, 1280), (480, 640)),
+        ((4032, 3024), (1008, 756)),  # 12 MP: a quarter
+        ((1000, 750), (1000, 750)),  # half would be under 640: full
+        ((1280, 200), (1280, 200)),  # half would make the short side under min_side
+    ],
+)
+def test_jpeg_is_decoded_at_the_smallest_scale_that_keeps_the_long_side(
+    size: tuple[int, int], want: tuple[int, int]
+) -> None:
+    data = _encode(Image.fromarray(_gradient(*size)), "JPEG")
+    decoded = decode(data)
+    assert decoded.rgb.shape[1::-1] == want
+    assert decoded.scale == pytest.approx(max(size) / max(want))
+    # min_long_side=0: full scale, or as little reduction as max_side (2048) needs.
+    full = decode(data, DecodeLimits(min_long_side=0))
+    assert full.rgb.shape[1::-1] == (size if max(size) <= 2048 else (2016, 1512))
+    assert full.scale == pytest.approx(max(size) / max(full.rgb.shape))
+    # The reduced image is the full one, smaller: same picture, no shift.
+    if want != size:
+        smaller = Image.fromarray(full.rgb).resize(want, Image.Resampling.BOX)
+        assert np.abs(np.asarray(smaller, int) - decoded.rgb).mean() < 2.0
+
+
+def test_other_formats_are_not_reduced_below_max_side() -> None:
+    decoded = decode(_encode(Image.fromarray(_gradient(1280, 960)), "PNG"))
+    assert decoded.rgb.shape == (960, 1280, 3) and decoded.scale == 1.0
 
 
 def test_decoding_is_deterministic() -> None:

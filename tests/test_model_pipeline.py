@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from model.classifier import ModelMissingError
+from model.decode import DecodeLimits
 from model.landmarks import key_points
 from model.pipeline import Screener
 from model.preprocess import eye_positions
+from model.quality import QualityThresholds
 from model.reasons import Reason, Rejected
 from model.triage import Tier
 from tests.model_images import far_away, jpeg, london, relit, side_by_side
@@ -98,6 +100,30 @@ def test_bad_input_is_a_result_not_an_exception(
 def test_two_faces(screener: Screener, london_neutral: list[Path]) -> None:
     a, b = london(london_neutral[0], 640), london(london_neutral[1], 640)
     assert screener.screen(jpeg(side_by_side(a, b))).reason is Reason.MULTIPLE_FACES
+
+
+def test_face_size_gate_counts_the_photos_own_pixels(
+    screener: Screener, london_neutral: list[Path]
+) -> None:
+    """A 1280 x 960 photo decodes at half scale, yet `min_face_px` (120) keeps counting the
+    photo's own pixels: a face ~215 px wide (~107 decoded) passes, one ~95 px wide is refused,
+    as at full scale. (The 15 % share of the frame is switched off to test the pixel rule.)"""
+    clf = screener.classifier.path
+    grader = clf.with_suffix(".grader.json")
+    gate = QualityThresholds(min_face_fraction=0.0)
+    reduced, full = (
+        Screener(clf, limits=DecodeLimits(min_long_side=side), thresholds=gate, grader_path=grader)
+        for side in (640, 0)
+    )
+    for fraction, ok in ((0.5, True), (0.22, False)):
+        data = jpeg(far_away(london(london_neutral[8]), fraction))
+        a, b = reduced.screen(data), full.screen(data)
+        assert (a.status, a.reason) == (b.status, b.reason)
+        assert (a.reason is not Reason.FACE_TOO_SMALL) is ok, a.to_dict()
+        if ok:
+            assert a.face is not None and b.face is not None
+            assert a.face.width == pytest.approx(b.face.width / 2, rel=0.05)
+            assert a.face.width < 120 < b.face.width
 
 
 def test_face_at_five_percent(screener: Screener, london_neutral: list[Path]) -> None:
