@@ -57,6 +57,9 @@ class _Clock:
 class Analysis:
     """What the stages before the classifier found; filled in as they run."""
 
+    # Photo pixels per decoded pixel (a large JPEG is decoded at a reduced scale): `face` and
+    # `mesh` are in decoded pixels; multiply by `scale` for the photo's own.
+    scale: float = 1.0
     face: Face | None = None
     mesh: np.ndarray | None = None
     points: KeyPoints | None = None
@@ -85,7 +88,7 @@ class Analyser:
     def _analyse(self, data: bytes, clock: _Clock, found: Analysis) -> None:
         """Run every stage up to the classifier input, filling `found`; raises `Rejected`."""
         decoded = decode(bytes(data), self.limits)
-        rgb = decoded.rgb
+        rgb, found.scale = decoded.rgb, decoded.scale
         clock.lap("decode", then="detect")
         faces = self.detector.detect(rgb)
         clock.lap("detect", then="quality")
@@ -174,7 +177,7 @@ class Screener(Analyser):
         except Rejected as rejected:
             clock.lap(clock.pending)
             result = ScreeningResult.rejected(
-                rejected.reason, info, clock.done(), _face_box(found.face), version
+                rejected.reason, info, clock.done(), _face_box(found.face, found.scale), version
             )
             return result, found
         assert found.crop is not None and found.measures is not None
@@ -194,7 +197,7 @@ class Screener(Analyser):
             severity=finding.severity,
             probabilities=_ranked(graded.probabilities),
             asymmetry=found.measures.to_dict(),
-            face=_face_box(found.face),
+            face=_face_box(found.face, found.scale),
             timings_ms=clock.done(),
             finding=finding,
             cnn_probabilities=_ranked(cnn),
@@ -208,8 +211,9 @@ def _ranked(probs: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in sorted(probs.items(), key=lambda kv: -kv[1])}
 
 
-def _face_box(face: Face | None) -> FaceBox | None:
+def _face_box(face: Face | None, scale: float) -> FaceBox | None:
+    """The face box in the photo's own pixels."""
     if face is None:
         return None
-    x, y, w, h = (round(float(v), 1) for v in face.box)
+    x, y, w, h = (round(float(v) * scale, 1) for v in face.box)
     return FaceBox(x, y, w, h, round(float(face.score), 4))

@@ -23,7 +23,7 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class FaceBox:
-    """Face box in pixels of the decoded (EXIF-rotated) image."""
+    """Face box in pixels of the photo (EXIF-rotated), whatever scale it was decoded at."""
 
     x: float
     y: float

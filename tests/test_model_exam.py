@@ -20,7 +20,7 @@ from tests.model_images import jpeg
 from training.exam import failed_smile, raised_brows
 
 pytestmark = pytest.mark.data
-PERSON = "010"  # a clear smiler whose warped one-sided failure the mesh follows
+PERSON = "026"  # an example whose warped failure the mesh follows (the card gives the rate)
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +35,10 @@ def photos(london_dir: Path, screener: Screener) -> dict[str, bytes]:
     smile_path = london_dir / "smiling" / f"{PERSON}_08.jpg"
     rest_rgb = np.asarray(Image.open(rest_path).convert("RGB"))
     smile_rgb = np.asarray(Image.open(smile_path).convert("RGB"))
-    rest_mesh = screener.analyse(rest_path.read_bytes()).mesh
-    smile_mesh = screener.analyse(smile_path.read_bytes()).mesh
-    assert rest_mesh is not None and smile_mesh is not None
+    rest = screener.analyse(rest_path.read_bytes())
+    smile = screener.analyse(smile_path.read_bytes())
+    assert rest.mesh is not None and smile.mesh is not None
+    rest_mesh, smile_mesh = rest.mesh * rest.scale, smile.mesh * smile.scale  # photo pixels
     # Image side 0 is the subject's right in an un-mirrored photo.
     failed = failed_smile(smile_rgb, smile_mesh, rest_mesh, 0, 1.0)
     return {

@@ -191,8 +191,10 @@ def _measure_people(
             weak = "right" if side == 0 else "left"  # image-left is the subject's right
             smile_rgb = np.asarray(Image.open(smile_path).convert("RGB"))
             rest_rgb = np.asarray(Image.open(rest_path).convert("RGB"))
+            # Meshes in the photos' own pixels (a large JPEG is analysed at a reduced scale).
+            smile_mesh, rest_mesh = smile.mesh * smile.scale, rest.mesh * rest.scale
             for s in STRENGTHS:
-                img = failed_smile(smile_rgb, smile.mesh, rest.mesh, side, s)
+                img = failed_smile(smile_rgb, smile_mesh, rest_mesh, side, s)
                 try:
                     person.failed_smiles[(s, weak)] = analyser.analyse(_jpeg(img)).measures
                 except Rejected:
@@ -200,7 +202,7 @@ def _measure_people(
             # Bell's-type: only the strong side's brow rises.
             for kind, sides in (("both", (0, 1)), ("one", (1 - side,))):
                 try:
-                    img = raised_brows(rest_rgb, rest.mesh, sides)
+                    img = raised_brows(rest_rgb, rest_mesh, sides)
                     person.brows[kind] = analyser.analyse(_jpeg(img)).measures
                 except Rejected:
                     pass
