@@ -21,6 +21,7 @@ Fitting (policy rates stated in `Policy`, the card says which data):
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import io
 import json
 from collections.abc import Sequence
@@ -151,7 +152,10 @@ def measure_people(london: Path, analyser: Any, limit: int | None = None, warps:
     """Every London person with a usable rest and smile photo, and the subjects skipped;
     cached by the measuring code, this module and the arguments."""
     digest = code_digest(analyser)
-    digest.update(Path(__file__).read_bytes())
+    # What makes the photos (not the card's wording or the fitting): the warps and re-encoding.
+    for fn in (reencode, failed_smile, raised_brows, _measure_people, _jpeg):
+        digest.update(inspect.getsource(fn).encode())
+    digest.update(f"{STRENGTHS}|{BROW_RAISE}|{STABLE}".encode())
     digest.update(f"{london.resolve()}|{limit}|{warps}".encode())
     path = cache / f"exam-people-{digest.hexdigest()[:16]}.json" if cache else None
     if path is not None and path.is_file():
@@ -361,7 +365,7 @@ with a neutral and a smiling photo from one session, and a re-encoded copy of th
 ## Person-grouped cross-validation ({report["folds"]} folds)
 Healthy rest -> smile pairs of held-out people ({h["pairs"]}): no signs {_pct(h["no_signs"])},
 unclear {_pct(h["unclear"])}, one-sided weakness (an emergency) {_pct(h["finding"])}
-({h["emergencies"]} people), asked to smile again {_pct(h["asked_to_smile_again"])}.
+({h["emergencies"]} of {h["pairs"]}), asked to smile again {_pct(h["asked_to_smile_again"])}.
 A "smile" identical to the resting photo was refused as "no smile made" in
 {_pct(report["identical_smile_refused"])}. Same-person check: a person's own pair kept in
 {_pct(report["same_person_kept"])}; another person's smile refused in
