@@ -531,7 +531,8 @@ def _multipart(api: FakeBotApi, raw: bytes, content_type: str) -> JSON:
     params: JSON = {}
     for part in form.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        body = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        body = payload if isinstance(payload, bytes) else b""
         if part.get_filename():
             params[str(name)] = {"uploaded": api.add_file(body, "png")}
         else:

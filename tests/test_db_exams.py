@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -22,8 +22,7 @@ from db.store import EXAM_STATES
 from tests.db_backends import TEST_PEPPER, Backend, record
 from tests.test_db_cli import env, run  # noqa: F401 (fixture)
 
-PSEUDONYM = Pseudonymizer(TEST_PEPPER.encode()).of(777)
-assert PSEUDONYM is not None
+PSEUDONYM: str = Pseudonymizer(TEST_PEPPER.encode()).of(777) or ""
 
 
 def _state(**changes: object) -> ExamState:
@@ -50,7 +49,7 @@ def test_the_migration_keeps_single_photo_rows(db_backend: Backend) -> None:
         old = record()
         with engine.begin() as connection:  # as 0001 wrote it: no exam_id column yet
             row = {k: getattr(old, k) for k in old.to_json() if k != "exam_id"}
-            connection.execute(Screening.__table__.insert().values(**row))
+            connection.execute(insert(Screening).values(**row))
         upgrade(engine)
         with engine.connect() as connection:
             [(kept, exam_id)] = connection.execute(select(Screening.id, Screening.exam_id)).all()

@@ -255,14 +255,14 @@ def _movement(exam: ExamResult) -> dict[str, Any]:
 async def _finish(
     svc: Services, t: Texts, message: Message, state: ExamState, exam: ExamResult, bot: Bot
 ) -> None:
-    """The one combined reply, the exam row with its steps, then the onset question."""
-    text = render.exam_text(t, exam, svc.screening.model_info())
-    await bot.send_message(message.chat_id, text, parse_mode="HTML")
+    """The exam row with its steps, the one combined reply, then the onset question."""
     record = ExamRecord(id=state.exam_id, status="ok", started_at=state.started_at,
                         created_at=svc.clock(), pseudonym=state.pseudonym, tier=exam.tier.value,
                         pattern=exam.pattern, weak_side=exam.weak_side, movement=_movement(exam),
                         locale=t.language, exam_version=exam.exam_version)  # fmt: skip
-    await _end(svc, state, record)
+    await _end(svc, state, record)  # first: the reply's onset answer updates this row
+    text = render.exam_text(t, exam, svc.screening.model_info())
+    await bot.send_message(message.chat_id, text, parse_mode="HTML")
     if exam.tier in render.FINDING_TIERS:
         question, markup = onset.exam_question(t, state.exam_id, exam.tier)
         await bot.send_message(message.chat_id, question, parse_mode="HTML", reply_markup=markup)
