@@ -25,7 +25,7 @@ from telegram.ext import (
 )
 
 from bot.config import LANGUAGES, BotSettings
-from bot.handlers import commands, errors, media, onset
+from bot.handlers import commands, errors, exam, media, onset
 from bot.ratelimit import RateLimiter
 from bot.screening import ScreenerLike, ScreeningService
 from bot.services import SERVICES_KEY, Services
@@ -39,10 +39,12 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # Command -> handler, in the order the menu lists them.
 COMMANDS = {
     "start": commands.start,
+    "check": exam.check,
     "help": commands.help_command,
     "privacy": commands.privacy,
     "language": commands.language,
     "forget": commands.forget,
+    "cancel": exam.cancel,
 }
 HEARTBEAT_NAME = "heartbeat"
 HEARTBEAT_EVERY_S = 30.0
@@ -133,6 +135,7 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
         app.add_handler(CommandHandler(name, callback, filters=private))
     for callback, prefix in (
         (onset.onset_answer, onset.PREFIX),
+        (exam.button, exam.PREFIX),
         (commands.language_chosen, commands.LANGUAGE_PREFIX),
         (commands.forget_chosen, commands.FORGET_PREFIX),
     ):

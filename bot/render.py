@@ -7,6 +7,8 @@ that each can change on its own (finding sentences, details, notices).
 from __future__ import annotations
 
 from bot.i18n import Texts
+from model.asymmetry import MM_PER_IPD
+from model.exam import ExamResult
 from model.grader import Finding
 from model.labels import parse_label
 from model.reasons import Reason
@@ -122,6 +124,43 @@ def onset_answer_text(
     return "\n".join([*lines, *outcome_notices(t, model)])
 
 
+# Ask "did it start suddenly?" after any finding other than NO_SIGNS (a photo or a face test).
+FINDING_TIERS = (Tier.SOON, Tier.URGENT, Tier.EMERGENCY)
+
+
 def asks_onset(result: ScreeningResult) -> bool:
-    """Ask "did it start suddenly?" after any finding other than NO_SIGNS."""
-    return result.tier in (Tier.SOON, Tier.URGENT, Tier.EMERGENCY)
+    return result.tier in FINDING_TIERS
+
+
+def _mm(ipd: float) -> int:
+    """A movement in whole mm; a corner that went down "rose" 0 mm."""
+    return max(0, round(ipd * MM_PER_IPD))
+
+
+def exam_seen(t: Texts, exam: ExamResult) -> list[str]:
+    """What the face test measured: each side's movement in mm, then the pattern in words."""
+    lines = [t("exam.title")]
+    left, right = exam.left, exam.right
+    if left is not None and right is not None:
+        lines.append(t("exam.mouth", left=_mm(left.lift), right=_mm(right.lift)))
+        if left.brow is not None and right.brow is not None:
+            lines.append(t("exam.brows", left=_mm(left.brow), right=_mm(right.brow)))
+    side = t(f"side.{exam.weak_side}") if exam.weak_side else ""
+    lines.append(t(f"exam.pattern.{exam.pattern}", side=side))
+    if exam.pattern == "lower_face":  # only when the brow step was skipped
+        lines.append(t("exam.brows_skipped"))
+    return lines
+
+
+def exam_text(t: Texts, exam: ExamResult, model: ModelInfo | None) -> str:
+    """The one reply to a finished face test: the action first, then what moved how much."""
+    seen = exam_seen(t, exam)
+    if exam.tier is Tier.EMERGENCY:
+        lines = [*emergency_header(t), t("tier.emergency"), "", *seen]
+    elif exam.tier is Tier.RETAKE:  # pattern "unclear": neither clearly even nor one-sided
+        lines = [*seen, "", t("exam.again"), t("emergency.footer")]
+    elif exam.tier is Tier.NO_SIGNS:
+        lines = [*seen, "", t("tier.no_signs")]
+    else:
+        lines = [t(f"tier.{exam.tier.value}"), "", *seen]
+    return "\n".join([*lines, "", t("befast"), *outcome_notices(t, model)])

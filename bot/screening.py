@@ -7,13 +7,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from db.records import ScreeningRecord
+from model.exam import ExamParams, StepMeasures
 from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
 from model.triage import Tier
 
 
 class ScreenerLike(Protocol):
+    exam_params: ExamParams
+
     def screen(self, data: bytes) -> ScreeningResult: ...
+
+    def exam_step(self, data: bytes) -> tuple[ScreeningResult, StepMeasures | None]: ...
 
 
 class ScreeningService:
@@ -34,6 +39,11 @@ class ScreeningService:
     async def screen(self, data: bytes) -> ScreeningResult:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.screener.screen, data)
+
+    async def screen_step(self, data: bytes) -> tuple[ScreeningResult, StepMeasures | None]:
+        """`screen`, plus what a face test keeps of the photo (None: no face measured)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.screener.exam_step, data)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

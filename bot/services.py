@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,6 +22,7 @@ from bot.ratelimit import RateLimiter
 from bot.screening import ScreeningService
 from db.log import ResultLog
 from db.pseudonym import Pseudonymizer
+from db.records import utc_now
 
 # Replicas share the database but not this cache: another replica sees a new choice this late.
 LANGUAGE_CACHE_S = 300.0
@@ -39,9 +45,32 @@ class Services:
     _languages: dict[int, tuple[str | None, float]] = field(default_factory=dict)
     _offered: dict[int, float] = field(default_factory=dict)  # user -> when language was offered
     _albums: dict[tuple[int, str], float] = field(default_factory=dict)  # asked about, when
+    # Wall clock of exam states (shared by replicas); tests move it instead of sleeping.
+    clock: Callable[[], datetime] = utc_now
+    # Anonymous mode keys an exam in progress under this process's secret: nothing in the
+    # database links it to a person, at the price of finishing it on this replica.
+    _exam_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    _locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    example_ids: dict[str, str] = field(default_factory=dict)  # exam step -> Telegram file id
 
     def pseudonym(self, user: User) -> str | None:
         return self.pseudonyms.of(user.id)
+
+    def exam_key(self, user: User) -> str:
+        """Where the user's exam in progress is stored: the pseudonym, or in anonymous mode a
+        key only this process can compute."""
+        pseudonym = self.pseudonym(user)
+        if pseudonym is not None:
+            return pseudonym
+        message = b"palsy-screen/exam/" + str(int(user.id)).encode()
+        return hmac.new(self._exam_secret, message, hashlib.sha256).hexdigest()
+
+    def user_lock(self, user: User) -> asyncio.Lock:
+        """One user's photos and buttons one at a time (an album's photos are exam steps in
+        order, not a race)."""
+        if len(self._locks) >= LANGUAGE_CACHE_MAX:
+            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+        return self._locks.setdefault(user.id, asyncio.Lock())
 
     def texts(self, language: str) -> Texts:
         s = self.settings

@@ -16,9 +16,15 @@ from db.engine import engine_for
 from db.log import ResultLog
 from db.migrate import current_revision, head_revision, upgrade
 from db.pseudonym import Pseudonymizer
-from db.reports import write_export, write_stats_csv
+from db.reports import write_exam_stats_csv, write_export, write_stats_csv
 from db.settings import ConfigError, DbSettings
-from db.store import Store, StoreUnavailable, describe_error
+from db.store import (
+    EXAM_EXPORT_COLUMNS,
+    EXPORT_COLUMNS,
+    Store,
+    StoreUnavailable,
+    describe_error,
+)
 
 PROG = "palsy-db"
 T = TypeVar("T")
@@ -56,9 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="e.g. 180d, 26w, 36h (default: PALSY_RETENTION_DAYS, 180 days)",
     )
-    commands.add_parser("stats", help="CSV to stdout: counts per ISO week x tier x label")
+    stats = commands.add_parser("stats", help="CSV to stdout: counts per ISO week x tier x label")
     export = commands.add_parser("export", help="all screenings, without pseudonyms")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    for sub, what in ((stats, "week x status x tier x pattern"), (export, "rows")):
+        sub.add_argument(
+            "--exams", action="store_true", help=f"FAST exams instead of single photos ({what})"
+        )
     return parser
 
 
@@ -86,12 +96,14 @@ def _run(args: argparse.Namespace, settings: DbSettings, out: TextIO) -> int:
             print(f"database at revision {head_revision()}", file=sys.stderr)
             return 0
         _require_head(engine)
-        if args.command == "stats":
-            counts = _database_call(Store(engine).week_counts)
-            write_stats_csv(counts, out)
+        if args.command == "stats" and args.exams:
+            write_exam_stats_csv(_database_call(Store(engine).exam_week_counts), out)
+        elif args.command == "stats":
+            write_stats_csv(_database_call(Store(engine).week_counts), out)
         elif args.command == "export":
-            rows = Store(engine).export_rows()
-            _database_call(lambda: write_export(rows, out, args.format))
+            rows = Store(engine).export_rows(exams=args.exams)
+            columns = EXAM_EXPORT_COLUMNS if args.exams else EXPORT_COLUMNS
+            _database_call(lambda: write_export(rows, out, args.format, columns))
         else:
             return _erase(args, settings, engine)
         return 0

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import engine_for
 from db.migrate import upgrade
-from db.records import OnsetAnswer, ScreeningRecord, utc_now
+from db.records import ExamRecord, ExamState, OnsetAnswer, ScreeningRecord, utc_now
 from db.settings import DbSettings
 from db.spool import Op, Spool
 from db.store import Store, StoreUnavailable, describe_error, is_permanent
@@ -163,10 +163,29 @@ class ResultLog:
             return self.store.forget(pseudonym)
 
     def purge(self, older_than: timedelta | None = None) -> int:
-        """Delete screenings older than `older_than` (default: the retention setting)."""
+        """Delete screenings and exams older than `older_than` (default: the retention
+        setting), and end exams left unfinished (db.records.EXAM_TTL)."""
         age = older_than if older_than is not None else timedelta(self.settings.retention_days)
         with self._database():
+            self.store.expire_exams(utc_now())
             return self.store.purge(utc_now() - age)
+
+    # Exams in progress: read and written at once (not queued), so that any replica sees the
+    # step a person is at. Each raises StoreUnavailable when the database is down.
+
+    def exam_state(self, key: str) -> ExamState | None:
+        with self._database():
+            return self.store.exam_state(key)
+
+    def put_exam_state(self, state: ExamState, expect: str | None = None) -> bool:
+        """See Store.put_exam_state."""
+        with self._database():
+            return self.store.put_exam_state(state, expect)
+
+    def end_exam(self, state: ExamState, exam: ExamRecord | None) -> bool:
+        """See Store.end_exam."""
+        with self._database():
+            return self.store.end_exam(state, exam)
 
     def get_language(self, pseudonym: str | None) -> str | None:
         """The stored language, or None (unknown, anonymous, or database down: logged)."""

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Index, MetaData, String
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -84,6 +93,10 @@ class Screening(Base):
     locale: Mapped[str | None] = mapped_column(String(LOCALE_LEN))
     timings_ms: Mapped[dict[str, Any]] = mapped_column(JSON)
     input_kind: Mapped[str] = mapped_column(String(SHORT_LEN))
+    # A step of this FAST exam; erasing the exam erases its steps.
+    exam_id: Mapped[str | None] = mapped_column(
+        String(ID_LEN), ForeignKey("exams.id", ondelete="CASCADE"), index=True
+    )
 
 
 class UserPref(Base):
@@ -93,4 +106,45 @@ class UserPref(Base):
 
     pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
     language: Mapped[str] = mapped_column(String(LOCALE_LEN))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Exam(Base):
+    """One FAST exam; its steps are the screenings that point to it. No photo, ever."""
+
+    __tablename__ = "exams"
+    __table_args__ = (
+        CheckConstraint("status IN ('ok', 'expired', 'cancelled')", name="status"),
+        Index("ix_exams_created_at", "created_at"),
+        Index("ix_exams_pseudonym", "pseudonym"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    pseudonym: Mapped[str | None] = mapped_column(String(PSEUDONYM_LEN))
+    status: Mapped[str] = mapped_column(String(SHORT_LEN))
+    tier: Mapped[str | None] = mapped_column(String(SHORT_LEN))
+    pattern: Mapped[str | None] = mapped_column(String(SHORT_LEN))
+    weak_side: Mapped[str | None] = mapped_column(String(SHORT_LEN))
+    movement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sudden_onset: Mapped[bool | None]
+    locale: Mapped[str | None] = mapped_column(String(LOCALE_LEN))
+    exam_version: Mapped[str | None] = mapped_column(String(SHORT_LEN))
+
+
+class ExamStateRow(Base):
+    """An exam in progress (db.records.ExamState): finished steps' measures, never a photo.
+    Deleted when the exam ends, expires (EXAM_TTL) or the person uses /forget."""
+
+    __tablename__ = "exam_states"
+    __table_args__ = (Index("ix_exam_states_updated_at", "updated_at"),)
+
+    key: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
+    exam_id: Mapped[str] = mapped_column(String(ID_LEN))
+    pseudonym: Mapped[str | None] = mapped_column(String(PSEUDONYM_LEN))
+    waiting: Mapped[str] = mapped_column(String(SHORT_LEN))
+    steps: Mapped[dict[str, Any]] = mapped_column(JSON)
+    taken: Mapped[int] = mapped_column(Integer)  # photos taken (a count)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

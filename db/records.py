@@ -1,15 +1,22 @@
-"""Plain data the bot hands to the result log (no `model` types): one row per screening."""
+"""Plain data the bot hands to the result log (no `model` types): one row per screening, one per
+FAST exam, and the state of an exam in progress."""
 
 from __future__ import annotations
 
 import math
 import uuid
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 STATUSES: Final = ("ok", "rejected")
 INPUT_KINDS: Final = ("photo", "document")
+# A finished exam; one nobody finished within EXAM_TTL; one stopped with /cancel or /check.
+EXAM_STATUSES: Final = ("ok", "expired", "cancelled")
+# What an exam in progress waits for. "offer": a single photo's measures are kept while its
+# "closer check" button is on screen, so that photo can be the exam's resting step.
+EXAM_WAITS: Final = ("offer", "rest", "smile", "brows")
+EXAM_TTL: Final = timedelta(minutes=10)
 
 # Column widths, shared with db.models so a record that validates here always fits.
 ID_LEN: Final = 36
@@ -53,6 +60,7 @@ class ScreeningRecord:
     sudden_onset: bool | None = None
     locale: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    exam_id: str | None = None  # the exam this photo was a step of
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -63,10 +71,9 @@ class ScreeningRecord:
         if self.created_at.tzinfo is None:
             raise ValueError("created_at must be timezone-aware (UTC)")
         object.__setattr__(self, "created_at", self.created_at.astimezone(UTC))
-        if self.pseudonym is not None and (
-            len(self.pseudonym) != PSEUDONYM_LEN or self.pseudonym.strip("0123456789abcdef")
-        ):
-            raise ValueError("pseudonym must be 64 lowercase hex digits (see db.pseudonym)")
+        _check_pseudonym(self.pseudonym)
+        if self.exam_id is not None:
+            uuid.UUID(self.exam_id)
         for name, limit in _LIMITS.items():
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or len(value) > limit):
@@ -102,6 +109,95 @@ class OnsetAnswer:
             raise ValueError("sudden must be a bool")
         if not self.tier or len(self.tier) > SHORT_LEN:
             raise ValueError(f"tier must be 1 to {SHORT_LEN} characters")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExamRecord:
+    """One FAST exam (rest, smile, raised brows): its outcome and movement per side, no photo.
+    Its steps are screenings whose `exam_id` is this id."""
+
+    id: str
+    status: str
+    started_at: datetime
+    created_at: datetime = field(default_factory=utc_now)  # when it ended
+    pseudonym: str | None = None
+    tier: str | None = None
+    pattern: str | None = None
+    weak_side: str | None = None
+    # Movement per side, mm and IPD (smile, lift, brow), and the weaker / stronger ratio.
+    movement: dict[str, float | str | None] = field(default_factory=dict)
+    sudden_onset: bool | None = None
+    locale: str | None = None
+    exam_version: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in EXAM_STATUSES:
+            raise ValueError(f"status must be one of {EXAM_STATUSES}, got {self.status!r}")
+        uuid.UUID(self.id)
+        for name in ("started_at", "created_at"):
+            if getattr(self, name).tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware (UTC)")
+        _check_pseudonym(self.pseudonym)
+        for name in ("tier", "pattern", "weak_side", "locale", "exam_version"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or len(value) > SHORT_LEN):
+                raise ValueError(f"{name} must be a string of at most {SHORT_LEN} characters")
+        _check_json_numbers("movement", self.movement)
+
+
+@dataclass(frozen=True)
+class ExamStep:
+    """A finished step: its screening (written, linked, when the exam ends) and the measures
+    the model needs to go on (`model.exam.StepMeasures.to_dict`, opaque here)."""
+
+    record: ScreeningRecord
+    measures: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExamState:
+    """An exam in progress, so that it survives a restart and any replica can go on with it.
+    Nothing of a photo: only finished steps' measures and screenings."""
+
+    key: str  # the pseudonym; in anonymous mode a key that only this process can compute
+    waiting: str  # one of EXAM_WAITS
+    exam_id: str = field(default_factory=new_id)
+    pseudonym: str | None = None
+    steps: dict[str, ExamStep] = field(default_factory=dict)
+    taken: int = 0  # photos taken in this exam (the rate limit counts the exam once)
+    started_at: datetime = field(default_factory=utc_now)
+    updated_at: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        if self.waiting not in EXAM_WAITS:
+            raise ValueError(f"waiting must be one of {EXAM_WAITS}, got {self.waiting!r}")
+        uuid.UUID(self.exam_id)
+        if len(self.key) != PSEUDONYM_LEN:
+            raise ValueError(f"key must be {PSEUDONYM_LEN} characters")
+        _check_pseudonym(self.pseudonym)
+
+    def expired(self, now: datetime) -> bool:
+        return now - self.updated_at >= EXAM_TTL
+
+    def steps_json(self) -> dict[str, Any]:
+        return {
+            name: {"record": step.record.to_json(), "measures": step.measures}
+            for name, step in self.steps.items()
+        }
+
+    @staticmethod
+    def steps_from_json(data: dict[str, Any]) -> dict[str, ExamStep]:
+        return {
+            name: ExamStep(ScreeningRecord.from_json(step["record"]), step["measures"])
+            for name, step in data.items()
+        }
+
+
+def _check_pseudonym(pseudonym: str | None) -> None:
+    if pseudonym is not None and (
+        len(pseudonym) != PSEUDONYM_LEN or pseudonym.strip("0123456789abcdef")
+    ):
+        raise ValueError("pseudonym must be 64 lowercase hex digits (see db.pseudonym)")
 
 
 _LIMITS: Final = {

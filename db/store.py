@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -14,8 +14,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
-from db.models import Screening, UserPref
-from db.records import LOCALE_LEN, OnsetAnswer, ScreeningRecord, utc_now
+from db.models import Exam, ExamStateRow, Screening, UserPref
+from db.records import (
+    EXAM_TTL,
+    LOCALE_LEN,
+    ExamRecord,
+    ExamState,
+    OnsetAnswer,
+    ScreeningRecord,
+    utc_now,
+)
 from db.spool import Op, Spool
 
 REPLAY_BATCH = 500
@@ -49,9 +57,23 @@ class WeekCount:
 
 SCREENINGS = cast(Table, Screening.__table__)
 USER_PREFS = cast(Table, UserPref.__table__)
+EXAMS = cast(Table, Exam.__table__)
+EXAM_STATES = cast(Table, ExamStateRow.__table__)
 EXPORT_COLUMNS: tuple[str, ...] = tuple(
     column.name for column in SCREENINGS.columns if column.name != "pseudonym"
 )
+EXAM_EXPORT_COLUMNS: tuple[str, ...] = tuple(
+    column.name for column in EXAMS.columns if column.name != "pseudonym"
+)
+
+
+@dataclass(frozen=True)
+class ExamWeekCount:
+    week: str
+    status: str
+    tier: str  # "" for an exam that ended without a result
+    pattern: str
+    count: int
 
 
 class Store:
@@ -133,11 +155,82 @@ class Store:
 
     @staticmethod
     def _set_onset(connection: Connection, answer: OnsetAnswer) -> None:
-        connection.execute(
-            update(Screening)
-            .where(Screening.id == answer.screening_id)
-            .values(sudden_onset=answer.sudden, tier=answer.tier)
-        )
+        # The answer is about a single photo or a whole exam: ids are UUIDs, unique across both.
+        for table in (SCREENINGS, EXAMS):
+            connection.execute(
+                update(table)
+                .where(table.c.id == answer.screening_id)
+                .values(sudden_onset=answer.sudden, tier=answer.tier)
+            )
+
+    # --- exams in progress (blocking; each call one transaction) ---
+
+    def exam_state(self, key: str) -> ExamState | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(EXAM_STATES).where(EXAM_STATES.c.key == key)).first()
+        if row is None:
+            return None
+        values = dict(row._mapping)
+        values["steps"] = ExamState.steps_from_json(values["steps"])
+        return ExamState(**values)
+
+    def put_exam_state(self, state: ExamState, expect: str | None = None) -> bool:
+        """Store `state`. With `expect` (the step it was waiting for) only if the stored state is
+        still that exam at that step: False when another replica or message moved it on.
+        Without `expect`, replaces whatever was there (a new exam)."""
+        values = _state_row(state)
+        with self.engine.begin() as connection:
+            if expect is not None:
+                changed = connection.execute(
+                    update(EXAM_STATES)
+                    .where(EXAM_STATES.c.key == state.key)
+                    .where(EXAM_STATES.c.exam_id == state.exam_id)
+                    .where(EXAM_STATES.c.waiting == expect)
+                    .values(values)
+                )
+                return changed.rowcount == 1
+            connection.execute(delete(EXAM_STATES).where(EXAM_STATES.c.key == state.key))
+            connection.execute(insert(EXAM_STATES), [values])
+            return True
+
+    def end_exam(self, state: ExamState, exam: ExamRecord | None) -> bool:
+        """Delete the state and, with `exam`, write the exam row and its steps (screenings
+        linked by exam_id) in the same transaction. False: the exam was already ended (by
+        another replica, or a second message), nothing written."""
+        with self.engine.begin() as connection:
+            gone = connection.execute(
+                delete(EXAM_STATES)
+                .where(EXAM_STATES.c.key == state.key)
+                .where(EXAM_STATES.c.exam_id == state.exam_id)
+            )
+            if gone.rowcount != 1:
+                return False
+            if exam is not None:
+                connection.execute(insert(EXAMS), [_exam_row(exam)])
+                steps = [replace(s.record, exam_id=exam.id) for s in state.steps.values()]
+                self._insert_absent(connection, [_row(step) for step in steps])
+                # A step logged earlier as a single photo (the offer) is linked now.
+                connection.execute(
+                    update(Screening)
+                    .where(Screening.id.in_([step.id for step in steps]))
+                    .values(exam_id=exam.id)
+                )
+            return True
+
+    def expire_exams(self, now: datetime) -> int:
+        """End every exam left unfinished for EXAM_TTL (logged as "expired" with the steps it
+        had); drop stale offers. Returns exams expired."""
+        query = select(EXAM_STATES.c.key).where(EXAM_STATES.c.updated_at <= now - EXAM_TTL)
+        with self.engine.connect() as connection:
+            keys = list(connection.scalars(query))
+        expired = 0
+        for key in keys:
+            state = self.exam_state(key)
+            if state is None or not state.expired(now):
+                continue
+            record = expired_record(state, now)
+            expired += self.end_exam(state, record) and record is not None
+        return expired
 
     # --- erasure and retention ---
 
@@ -145,13 +238,17 @@ class Store:
         """Delete every screening and preference of one pseudonym; returns screenings deleted."""
         with self.engine.begin() as connection:
             deleted = connection.execute(delete(Screening).where(Screening.pseudonym == pseudonym))
+            connection.execute(delete(Exam).where(Exam.pseudonym == pseudonym))
+            connection.execute(delete(EXAM_STATES).where(EXAM_STATES.c.pseudonym == pseudonym))
             connection.execute(delete(UserPref).where(UserPref.pseudonym == pseudonym))
             return deleted.rowcount
 
     def purge(self, before: datetime) -> int:
-        """Delete screenings created before `before` (aware UTC); returns how many."""
+        """Delete screenings and exams created before `before` (aware UTC); returns screenings
+        deleted."""
         with self.engine.begin() as connection:
             deleted = connection.execute(delete(Screening).where(Screening.created_at < before))
+            connection.execute(delete(Exam).where(Exam.created_at < before))
             return deleted.rowcount
 
     # --- preferences ---
@@ -191,10 +288,21 @@ class Store:
                 counts[(f"{year}-W{week:02d}", tier, label or "")] += 1
         return [WeekCount(*key, count) for key, count in sorted(counts.items())]
 
-    def export_rows(self) -> Iterator[dict[str, Any]]:
-        """Every screening, oldest first, without the pseudonym."""
-        columns = [SCREENINGS.c[name] for name in EXPORT_COLUMNS]
-        query = select(*columns).order_by(Screening.created_at, Screening.id)
+    def exam_week_counts(self) -> list[ExamWeekCount]:
+        """Exams per ISO week (UTC) x status x tier x pattern, sorted."""
+        counts: Counter[tuple[str, str, str, str]] = Counter()
+        query = select(Exam.created_at, Exam.status, Exam.tier, Exam.pattern)
+        with self.engine.connect() as connection:
+            for created_at, status, tier, pattern in connection.execute(query).yield_per(1000):
+                year, week, _ = created_at.isocalendar()
+                counts[(f"{year}-W{week:02d}", status, tier or "", pattern or "")] += 1
+        return [ExamWeekCount(*key, count) for key, count in sorted(counts.items())]
+
+    def export_rows(self, exams: bool = False) -> Iterator[dict[str, Any]]:
+        """Every screening (or exam), oldest first, without the pseudonym."""
+        table, names = (EXAMS, EXAM_EXPORT_COLUMNS) if exams else (SCREENINGS, EXPORT_COLUMNS)
+        query = select(*[table.c[name] for name in names])
+        query = query.order_by(table.c.created_at, table.c.id)
         with self.engine.connect() as connection:
             for row in connection.execute(query).yield_per(1000):
                 yield dict(row._mapping)
@@ -202,3 +310,27 @@ class Store:
 
 def _row(record: ScreeningRecord) -> dict[str, Any]:
     return {column.name: getattr(record, column.name) for column in SCREENINGS.columns}
+
+
+def _exam_row(record: ExamRecord) -> dict[str, Any]:
+    return {column.name: getattr(record, column.name) for column in EXAMS.columns}
+
+
+def _state_row(state: ExamState) -> dict[str, Any]:
+    values = {column.name: getattr(state, column.name) for column in EXAM_STATES.columns}
+    return values | {"steps": state.steps_json()}
+
+
+def expired_record(state: ExamState, now: datetime | None = None) -> ExamRecord | None:
+    """The row of an exam nobody finished; None for an offer never taken up (no exam)."""
+    if state.waiting == "offer":
+        return None
+    some_step = next(iter(state.steps.values()), None)
+    return ExamRecord(
+        id=state.exam_id,
+        status="expired",
+        started_at=state.started_at,
+        created_at=now or utc_now(),
+        pseudonym=state.pseudonym,
+        locale=some_step.record.locale if some_step else None,
+    )

@@ -32,8 +32,9 @@ left looks like the weaker side**: its mouth corner sits lower (`mouth`) or near
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -145,6 +146,20 @@ class Measures:
         for side in ("left", "right"):
             out |= {f"{side}_{k}": v for k, v in asdict(getattr(self, side)).items()}
         return {k: round(float(v), 4) for k, v in out.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Measures:
+        """The measures back from `to_dict` (what the bot keeps of an exam step); raises
+        KeyError / ValueError / TypeError for anything else."""
+        sides = {
+            side: SideMeasures(
+                **{f.name: float(data[f"{side}_{f.name}"]) for f in fields(SideMeasures)}
+            )
+            for side in ("left", "right")
+        }
+        return cls(
+            sides["left"], sides["right"], float(data["yaw_ratio"]), float(data["mouth_width"])
+        )
 
 
 # Face shape for "same person?": distances between points that an expression barely moves (inner

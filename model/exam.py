@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
-from model.asymmetry import MM_PER_IPD, Measures, SideMeasures
+from model.asymmetry import MM_PER_IPD, SHAPE_PAIRS, Measures, SideMeasures
 from model.reasons import Reason
 from model.result import ScreeningResult
-from model.triage import Tier, exam_tier
+from model.triage import Tier, exam_tier, triage
 
 DEFAULT_EXAM = Path(__file__).resolve().parent / "assets" / "exam.json"
 FORMAT = "palsy-exam/1"
@@ -131,6 +131,53 @@ class ExamResult:
         }
 
 
+@dataclass(frozen=True)
+class StepMeasures:
+    """What an exam keeps of one finished step, so it can go on without the photo (after a
+    restart, on another replica): the measures, the face shape and the step's own outcome."""
+
+    measures: Measures
+    shape: np.ndarray
+    status: Literal["ok", "rejected"]
+    label: str | None = None
+    reason: Reason | None = None
+
+    @classmethod
+    def of(cls, result: ScreeningResult, measures: Measures, shape: np.ndarray) -> StepMeasures:
+        return cls(measures, np.asarray(shape, np.float64), result.status, result.label,
+                   result.reason)  # fmt: skip
+
+    def result(self) -> ScreeningResult:
+        """The step's screening outcome, as much of it as `examine` reads."""
+        tier = triage(self.label) if self.status == "ok" else Tier.RETAKE
+        return ScreeningResult(self.status, tier, reason=self.reason, label=self.label)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; `from_dict` reads it back."""
+        return {
+            "measures": self.measures.to_dict(),
+            "shape": [round(float(v), 6) for v in self.shape],
+            "status": self.status,
+            "label": self.label,
+            "reason": self.reason.value if self.reason else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepMeasures:
+        """Raises ValueError for anything `to_dict` did not write."""
+        try:
+            status = data["status"]
+            shape = np.asarray(data["shape"], np.float64)
+            if status not in ("ok", "rejected") or shape.shape != (len(SHAPE_PAIRS),):
+                raise ValueError(f"bad step: status {status!r}, shape {shape.shape}")
+            reason = Reason(data["reason"]) if data.get("reason") else None
+            measures = Measures.from_dict(data["measures"])
+            ok = cast(Literal["ok", "rejected"], status)
+            return cls(measures, shape, ok, data.get("label"), reason)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"bad step: {exc!r}") from None
+
+
 def corner_movement(rest: SideMeasures, moved: SideMeasures) -> float:
     """How far the mouth corner moved (IPD), in the face frame of each photo."""
     up = moved.corner_height - rest.corner_height
@@ -213,3 +260,19 @@ def examine(
         smile_ratio=smile_ratio(left.smile, right.smile), left=left, right=right,
         exam_version=version,
     )  # fmt: skip
+
+
+def examine_steps(
+    params: ExamParams,
+    steps: dict[str, StepMeasures],
+    sudden_onset: bool | None = None,
+) -> ExamResult:
+    """The exam from stored steps (no photos): rest and smile, brows optional. With only rest
+    and smile it is the "brows skipped" exam (pattern "lower_face" when one side is weak)."""
+    return examine(
+        params,
+        {name: step.result() for name, step in steps.items()},
+        {name: step.measures for name, step in steps.items()},
+        {name: step.shape for name, step in steps.items()},
+        sudden_onset,
+    )

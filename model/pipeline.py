@@ -19,7 +19,7 @@ import numpy as np
 from model.asymmetry import Measures, face_shape, measure
 from model.classifier import Classifier
 from model.decode import DecodeLimits, decode
-from model.exam import ExamParams, ExamResult, examine
+from model.exam import ExamParams, ExamResult, StepMeasures, examine
 from model.faces import Face, FaceDetector
 from model.grader import Grader
 from model.landmarks import KeyPoints, LandmarkModel, key_points
@@ -163,11 +163,22 @@ class Screener(Analyser):
         photos = {"rest": rest, "smile": smile} | ({"brows": brows} if brows else {})
         steps, measures, shapes = {}, {}, {}
         for name, data in photos.items():
-            result, found = self._screen(data, sudden_onset if name == "rest" else None)
+            result, step = self.exam_step(data, sudden_onset if name == "rest" else None)
             steps[name] = result
-            if found.measures is not None and found.mesh is not None:
-                measures[name], shapes[name] = found.measures, face_shape(found.mesh)
+            if step is not None:
+                measures[name], shapes[name] = step.measures, step.shape
         return examine(self.exam_params, steps, measures, shapes, sudden_onset)
+
+    def exam_step(
+        self, data: bytes, sudden_onset: bool | None = None
+    ) -> tuple[ScreeningResult, StepMeasures | None]:
+        """Screen one photo and keep what an exam needs of it (None: no face measured). The bot
+        stores the StepMeasures instead of the photo and finishes with `model.exam.examine_steps`.
+        Never raises for bad input."""
+        result, found = self._screen(data, sudden_onset)
+        if found.measures is None or found.mesh is None:
+            return result, None
+        return result, StepMeasures.of(result, found.measures, face_shape(found.mesh))
 
     def _screen(self, data: bytes, sudden_onset: bool | None) -> tuple[ScreeningResult, Analysis]:
         clock, found = _Clock(), Analysis()

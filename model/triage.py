@@ -71,7 +71,11 @@ def onset_tier(label: str | None, sudden: Sudden, began: Began | None = None) ->
     longer ago keeps the finding's own tier. No answer ever lowers a tier; without a finding
     (NO_SIGNS, RETAKE) there is nothing to escalate.
     """
-    base = triage(label)
+    return escalate(triage(label), sudden, began)
+
+
+def escalate(base: Tier, sudden: Sudden, began: Began | None = None) -> Tier:
+    """`onset_tier` from a tier already decided (a finding's, or the FAST exam's)."""
     if base in (Tier.NO_SIGNS, Tier.RETAKE):
         return base
     if sudden is Sudden.YES or began is Began.HOURS:

@@ -25,6 +25,7 @@ Stdlib only (http.server in a thread), so a bench script can import it too.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import itertools
 import json
 import socket
@@ -33,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -83,7 +85,8 @@ class Call:
 
     @property
     def text(self) -> str:
-        return str(self.params.get("text", ""))
+        """The message's text, or a photo's caption."""
+        return str(self.params.get("text", self.params.get("caption", "")))
 
     @property
     def reply_to(self) -> int | None:
@@ -479,6 +482,25 @@ class FakeBotApi:
             )
         self._state.shown[key] = new
 
+    def _m_sendPhoto(self, params: JSON) -> JSON:
+        """A photo by upload (multipart: {"uploaded": file id}) or by an earlier file id."""
+        photo = params.get("photo")
+        file_id = photo.get("uploaded") if isinstance(photo, dict) else str(photo)
+        if file_id not in self._state.files:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        message = self._bot_message(params)
+        message.pop("text")
+        message["caption"] = params.get("caption", "")
+        message["photo"] = [{"file_id": file_id, "file_unique_id": "u" + file_id,
+                             "width": 240, "height": 240}]  # fmt: skip
+        self._show(message, message["caption"], params.get("reply_markup"))
+        return message
+
+    def uploaded(self, file_id: str) -> bytes:
+        """What the bot uploaded (sendPhoto), by the file id it got back."""
+        with self._cond:
+            return self._state.files[file_id][0]
+
     def _m_sendChatAction(self, params: JSON) -> bool:
         return True
 
@@ -500,6 +522,22 @@ def _decode(value: str) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _multipart(api: FakeBotApi, raw: bytes, content_type: str) -> JSON:
+    """Form fields of an upload; each file is kept as a file the bot can send again by id."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    form = BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    params: JSON = {}
+    for part in form.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        body = payload if isinstance(payload, bytes) else b""
+        if part.get_filename():
+            params[str(name)] = {"uploaded": api.add_file(body, "png")}
+        else:
+            params[str(name)] = _decode(body.decode())
+    return params
 
 
 def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
@@ -594,6 +632,8 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
             content_type = self.headers.get("Content-Type", "")
             if "json" in content_type:
                 params = json.loads(raw or b"{}")
+            elif content_type.startswith("multipart/form-data"):
+                params = _multipart(api, raw, content_type)
             else:
                 params = {k: _decode(v) for k, v in parse_qsl(raw.decode(), keep_blank_values=True)}
             self._json(api._api(route[1], params))

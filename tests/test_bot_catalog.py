@@ -7,12 +7,14 @@ import ast
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from bot.app import COMMANDS
 from bot.config import LANGUAGES
 from bot.i18n import catalog, placeholders
+from model.exam import Pattern, Side, Step
 from model.grader import TOLD
 from model.labels import NORMAL, PAPER_CLASSES, REGIONS, SEVERITIES
 from model.reasons import Reason
@@ -112,6 +114,9 @@ def _dynamic_keys() -> dict[str, set[str]]:
         "asym.": {f"asym.{f}.{side}" for f in TOLD for side in sides},
         "cmd.": {f"cmd.{name}" for name in COMMANDS},
         "onset.": {f"onset.{a.value}" for a in (*Sudden, *Began)},
+        "exam.step.": {f"exam.step.{step}" for step in get_args(Step)},
+        "exam.pattern.": {f"exam.pattern.{p}" for p in get_args(Pattern)},
+        "side.": {f"side.{side}" for side in get_args(Side)},
     }
 
 
@@ -135,7 +140,7 @@ def test_every_key_is_used_and_every_built_key_exists(language: str) -> None:
     dynamic = _dynamic_keys()
     constants, prefixes = _code_strings()
     # Every f-string that builds a key ("onset.{...}") is one of the families above.
-    built = {p for p in prefixes if re.fullmatch(r"[a-z_]+\.", p)}
+    built = {p for p in prefixes if re.fullmatch(r"([a-z_]+\.)+", p)}
     assert built <= set(dynamic), sorted(built - set(dynamic))
     every_built = set().union(*dynamic.values())
     assert every_built <= keys, sorted(every_built - keys)

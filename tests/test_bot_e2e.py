@@ -176,8 +176,11 @@ def test_healthy_face_gets_no_signs_details_notice_and_disclaimer(
     (details,) = [line for line in reply.text.splitlines() if t("result.confidence") in line]
     assert details.count("%") == 7 and "<code>" not in reply.text  # every class, no bars
     assert t("not_validated") in reply.text and t("disclaimer") in reply.text
-    # No onset question after NO_SIGNS; only the language offer of a first reply.
-    assert all(data.startswith("lang:") for _, data in reply.buttons())
+    # No onset question after NO_SIGNS: the closer check, and the language offer of a first
+    # reply.
+    offer, *languages = reply.buttons()
+    assert offer == (t("exam.offer"), offer[1]) and offer[1].startswith("exam:go:")
+    assert all(data.startswith("lang:") for _, data in languages)
     # The largest size was screened (the thumbnail is not even an image), with "typing…".
     assert any(c.params["action"] == "typing" for c in api.calls("sendChatAction", user.id))
     (row,) = healthy.rows(user)

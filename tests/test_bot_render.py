@@ -10,7 +10,15 @@ import pytest
 from bot.config import LANGUAGES
 from bot.handlers.commands import start_text
 from bot.i18n import Texts, catalog
-from bot.render import asks_onset, onset_answer_text, onset_when_text, rejection, result_text
+from bot.render import (
+    asks_onset,
+    exam_text,
+    onset_answer_text,
+    onset_when_text,
+    rejection,
+    result_text,
+)
+from model.exam import ExamResult, SideMovement
 from model.grader import TOLD, Finding, Observation
 from model.labels import NORMAL, PAPER_CLASSES
 from model.reasons import Reason
@@ -233,3 +241,35 @@ def test_plain_words(language: str) -> None:
 def test_placeholders_are_html_escaped() -> None:
     t = Texts("en", emergency="<b>1</b>", ambulance="&", retention_days=1, max_mb=1)
     assert "&lt;b&gt;1&lt;/b&gt;" in t("emergency.footer")
+
+
+def exam(pattern: str, tier: Tier, brows: bool = True) -> ExamResult:
+    weak, strong = SideMovement(0.04, 0.03, 0.1 if brows else None), SideMovement(0.2, 0.15, 0.1)
+    if not brows:
+        strong = SideMovement(0.2, 0.15)
+    side = None if pattern == "none" else "right"
+    return ExamResult("ok", tier, {}, pattern=pattern, weak_side=side,  # type: ignore[arg-type]
+                      left=strong, right=weak, exam_version="test")  # fmt: skip
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_face_test_reply_says_each_side_in_mm_and_what_to_do(language: str) -> None:
+    t = texts(language)
+    cases = {
+        "stroke_type": exam("stroke_type", Tier.EMERGENCY),
+        "bells_type": exam("bells_type", Tier.URGENT),
+        "lower_face": exam("lower_face", Tier.EMERGENCY, brows=False),
+        "unclear": exam("unclear", Tier.RETAKE),
+        "none": exam("none", Tier.NO_SIGNS),
+    }
+    for pattern, result in cases.items():
+        text = exam_text(t, result, UNVALIDATED)
+        # 0.15 and 0.03 IPD at 63 mm between the pupils: 9 and 2 mm; the left is named first.
+        assert t("exam.mouth", left=9, right=2) in text, pattern
+        assert t("befast") in text and t("disclaimer") in text and t("not_validated") in text
+        assert len(visible(text)) <= REPLY_MAX, (pattern, len(visible(text)))
+        assert text.startswith(t("emergency.first")) == (result.tier is Tier.EMERGENCY)
+    assert t("side.right") in exam_text(t, cases["bells_type"], UNVALIDATED)
+    assert t("exam.brows_skipped") in exam_text(t, cases["lower_face"], UNVALIDATED)
+    assert t("exam.again") in exam_text(t, cases["unclear"], UNVALIDATED)
+    assert t("exam.brows", left=6, right=6) in exam_text(t, cases["stroke_type"], UNVALIDATED)

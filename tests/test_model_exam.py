@@ -6,13 +6,14 @@ Face images: DeBruine & Jones (2017), Face Research Lab London Set, CC BY 4.0 (w
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from model.exam import ExamError, ExamParams
+from model.exam import ExamError, ExamParams, StepMeasures, examine_steps
 from model.pipeline import Screener
 from model.reasons import Reason
 from model.triage import Tier
@@ -157,3 +158,28 @@ def test_palsy_check_runs_the_exam(
     text = capsys.readouterr().out
     assert "both sides of the smile move about the same" in text and "mm" in text
     assert main(["--exam", str(rest)]) == 2
+
+
+def test_stored_steps_give_the_photo_exam_after_a_json_round_trip(
+    screener: Screener, photos: dict[str, bytes]
+) -> None:
+    """What the bot keeps instead of photos (StepMeasures as JSON) decides the same exam."""
+    names = {"rest": "rest", "smile": "failed", "brows": "brows_left_only"}
+    steps = {}
+    for step, photo in names.items():
+        result, kept = screener.exam_step(photos[photo])
+        assert kept is not None and kept.status == result.status
+        steps[step] = StepMeasures.from_dict(json.loads(json.dumps(kept.to_dict())))
+    direct = screener.exam(*(photos[p] for p in names.values()))
+    stored = examine_steps(screener.exam_params, steps)
+    assert (stored.pattern, stored.weak_side, stored.tier) == (
+        direct.pattern, direct.weak_side, direct.tier,
+    ) == ("bells_type", "right", Tier.URGENT)  # fmt: skip
+    assert stored.left is not None and direct.left is not None
+    assert stored.left.lift == pytest.approx(direct.left.lift, abs=1e-3)
+    # Brows skipped: the weak lower face alone is the emergency pattern.
+    skipped = examine_steps(screener.exam_params, {k: steps[k] for k in ("rest", "smile")})
+    assert (skipped.pattern, skipped.tier) == ("lower_face", Tier.EMERGENCY)
+    assert screener.exam_step(b"not a photo")[1] is None
+    with pytest.raises(ValueError):
+        StepMeasures.from_dict({"status": "ok", "shape": [1.0], "measures": {}})

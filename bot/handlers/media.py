@@ -5,6 +5,9 @@ Each one is screened and answered on its own, as a reply to that photo, so every
 under the picture it is about; the per-user rate limit counts each photo. The onset question is
 asked once per album, after the first photo with a finding.
 
+During a face test (bot.handlers.exam) a photo is that test's next step; its photos count
+as one check. Otherwise a photo's answer offers the face test, with that photo as its first step.
+
 Nothing is silent: a photo past the rate limit is covered by one notice that says for how long
 photos will not be checked; a download that fails is answered under its photo.
 """
@@ -23,12 +26,15 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.handlers import onset
+from bot.handlers import exam, onset
 from bot.handlers.commands import FROM_REPLY, language_buttons
+from bot.handlers.limit import refused
 from bot.handlers.parts import message_of, user_of
 from bot.i18n import Texts
 from bot.screening import rejected, to_record
 from bot.services import Services, services
+from db.records import ScreeningRecord
+from model.exam import StepMeasures
 from model.reasons import Reason
 from model.result import ScreeningResult
 
@@ -82,6 +88,10 @@ async def not_a_photo(
     svc = services(context)
     user = user_of(update)
     t = svc.texts(await svc.language(user))
+    state = await exam.active(svc, user, t, message_of(update))
+    if state is not None:  # in the middle of the face test: a reminder of the step
+        await exam.remind(svc, state, t, message_of(update))
+        return
     await message_of(update).reply_html(
         t(key), do_quote=True, reply_markup=_first_contact_buttons(svc, user)
     )
@@ -105,32 +115,36 @@ async def _screen_file(
     language = await svc.language(user)
     t = svc.texts(language)
 
-    verdict = svc.limiter.hit(user.id)
-    if not verdict.allowed:
-        if verdict.notify:
-            text = t("rate_limited", seconds=verdict.retry_after_whole_s)
-            await message.reply_html(f"{text}\n{t('emergency.footer')}", do_quote=True)
-        return
-
-    if file_size is not None and file_size > svc.settings.max_download_bytes:
-        result = rejected(Reason.TOO_MANY_BYTES)  # getFile would refuse it anyway
-    else:
-        async with typing(context.bot, message.chat_id):
-            data = await _download(context.bot, file_id, message, t)
-            if data is None:
-                return
-            result = await svc.screening.screen(data)
-
-    record_id = str(uuid.uuid4())
-    _log_result(svc, result, record_id, update, kind, language)
-    await message.reply_html(
-        render.result_text(t, result),
-        do_quote=True,
-        reply_markup=_first_contact_buttons(svc, user),
-    )
+    async with svc.user_lock(user):
+        state = await exam.active(svc, user, t, message)
+        free = state is not None and state.taken < exam.MAX_FREE_PHOTOS
+        if not free and await refused(svc, user, t, message):
+            return
+        step: StepMeasures | None = None
+        if file_size is not None and file_size > svc.settings.max_download_bytes:
+            result = rejected(Reason.TOO_MANY_BYTES)  # getFile would refuse it anyway
+        else:
+            async with typing(context.bot, message.chat_id):
+                data = await _download(context.bot, file_id, message, t)
+                if data is None:
+                    return
+                result, step = await svc.screening.screen_step(data)
+        record = _record(svc, result, update, kind, language)
+        if state is not None:
+            await exam.took(svc, t, message, state, (result, step, record), context.bot)
+            return
+        svc.results.submit(record)  # never blocks: a worker thread writes
+        closer = None
+        if result.status == "ok" and step is not None:
+            closer = await exam.offer(svc, user, record, step)
+    markup = _first_contact_buttons(svc, user)
+    if closer is not None:  # the closer check first, the language offer under it
+        rows = [[closer], *(markup.inline_keyboard if markup else ())]
+        markup = InlineKeyboardMarkup(rows)
+    await message.reply_html(render.result_text(t, result), do_quote=True, reply_markup=markup)
     if render.asks_onset(result) and svc.first_in_album(message.chat_id, message.media_group_id):
-        text, markup = onset.question(t, record_id, result)
-        await message.reply_html(text, reply_markup=markup, do_quote=False)
+        text, question = onset.question(t, record.id, result)
+        await message.reply_html(text, reply_markup=question, do_quote=False)
 
 
 async def _download(bot: Bot, file_id: str, message: Message, t: Texts) -> bytes | None:
@@ -145,19 +159,13 @@ async def _download(bot: Bot, file_id: str, message: Message, t: Texts) -> bytes
     return None
 
 
-def _log_result(
-    svc: Services,
-    result: ScreeningResult,
-    record_id: str,
-    update: Update,
-    kind: str,
-    language: str,
-) -> None:
-    record = to_record(
+def _record(
+    svc: Services, result: ScreeningResult, update: Update, kind: str, language: str
+) -> ScreeningRecord:
+    return to_record(
         result,
-        record_id=record_id,
+        record_id=str(uuid.uuid4()),
         pseudonym=svc.pseudonym(user_of(update)),
         input_kind=kind,
         locale=language,
     )
-    svc.results.submit(record)  # never blocks: a worker thread writes

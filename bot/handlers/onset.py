@@ -4,7 +4,8 @@ unless it was sudden, "when did you first notice it?". The tier comes from
 whenever it began.
 
 Each button carries everything needed (screening id, the screener's label, the first answer), so
-any replica can answer it without shared memory.
+any replica can answer it without shared memory. After a face test the id is the exam's and
+the label is `exam-<tier>`: the exam's own tier, which the answer can only raise.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from bot.i18n import Texts
 from bot.services import services
 from model.labels import parse_label
 from model.result import ScreeningResult
-from model.triage import Began, Sudden, onset_tier
+from model.triage import Began, Sudden, Tier, escalate, onset_tier
 
 PREFIX = "onset:"
 _SUDDEN = {Sudden.YES: "y", Sudden.NO: "n", Sudden.UNSURE: "u"}
 _BEGAN = {Began.HOURS: "h", Began.DAYS: "d", Began.LONGER: "l"}
 _NOT_YET = "-"
+EXAM_LABEL = "exam-"
 MAX_DATA_BYTES = 64  # Telegram's limit for callback_data
 
 
@@ -36,6 +38,12 @@ class OnsetAnswer:
     began: Began | None
     record_id: str
     label: str
+
+    def tier(self) -> Tier:
+        """The tier once answered: from the screener's label, or from a face test's tier."""
+        if self.label.startswith(EXAM_LABEL):
+            return escalate(Tier(self.label.removeprefix(EXAM_LABEL)), self.sudden, self.began)
+        return onset_tier(self.label, self.sudden, self.began)
 
     def data(self) -> str:
         """`onset:<y|n|u>:<h|d|l|->:<id hex>:<label>`, at most 64 bytes."""
@@ -47,7 +55,10 @@ class OnsetAnswer:
 def parse_onset(data: str) -> OnsetAnswer | None:
     try:
         sudden, began, hex_id, label = data.removeprefix(PREFIX).split(":")
-        parse_label(label)
+        if label.startswith(EXAM_LABEL):
+            Tier(label.removeprefix(EXAM_LABEL))
+        else:
+            parse_label(label)
         return OnsetAnswer(
             sudden={v: k for k, v in _SUDDEN.items()}[sudden],
             began=None if began == _NOT_YET else {v: k for k, v in _BEGAN.items()}[began],
@@ -67,7 +78,15 @@ def _buttons(t: Texts, choices: list[tuple[str, OnsetAnswer]]) -> InlineKeyboard
 
 def question(t: Texts, record_id: str, result: ScreeningResult) -> tuple[str, InlineKeyboardMarkup]:
     """The first question, for a result with a finding (see render.asks_onset)."""
-    label = result.label or ""
+    return _question(t, record_id, result.label or "")
+
+
+def exam_question(t: Texts, exam_id: str, tier: Tier) -> tuple[str, InlineKeyboardMarkup]:
+    """The first question after a face test with a finding."""
+    return _question(t, exam_id, f"{EXAM_LABEL}{tier.value}")
+
+
+def _question(t: Texts, record_id: str, label: str) -> tuple[str, InlineKeyboardMarkup]:
     choices = [
         (f"onset.{sudden.value}", OnsetAnswer(sudden, None, record_id, label)) for sudden in Sudden
     ]
@@ -91,7 +110,7 @@ async def onset_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         text, markup = when_question(t, answer)
         await changed(query.edit_message_text(text, parse_mode="HTML", reply_markup=markup))
         return
-    tier = onset_tier(answer.label, answer.sudden, answer.began)
+    tier = answer.tier()
     if answer.sudden is not Sudden.UNSURE:  # the log holds yes/no; "not sure" has no column yet
         svc.results.record_onset(answer.record_id, answer.sudden is Sudden.YES, tier.value)
     model = svc.screening.model_info()

@@ -1,0 +1,268 @@
+"""The FAST face test in the chat: a still face, a big smile, raised eyebrows (or skipped), then
+one reply with each side's movement, the pattern and what to do.
+
+Nothing of a photo is kept: after each step the exam state in the database (db.records.ExamState)
+holds the finished steps' measures (model.exam.StepMeasures) and their screenings, so the exam
+survives a restart and any replica can go on with it. A single photo's result offers the closer
+check: its measures wait as an "offer" and become the resting step when the button is tapped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import render
+from bot.examples import example_png
+from bot.handlers import onset
+from bot.handlers.limit import refused
+from bot.handlers.parts import changed, message_of, query_of, user_of
+from bot.i18n import Texts
+from bot.services import Services, services
+from db.records import ExamRecord, ExamState, ExamStep, ScreeningRecord
+from db.store import StoreUnavailable, expired_record
+from model.exam import ExamResult, StepMeasures, examine_steps
+from model.result import ScreeningResult
+
+log = logging.getLogger(__name__)
+
+PREFIX = "exam:"
+GO = PREFIX + "go:"  # + the offer's exam id (hex): take the closer check
+SKIP = PREFIX + "skip:"  # + exam id (hex): no brow step
+NEXT = {"rest": "smile", "smile": "brows"}
+# Photos of one exam count as one check; past this many (retakes) each counts again.
+MAX_FREE_PHOTOS = 10
+
+
+# --- state in the database ------------------------------------------------------------------
+
+
+async def _load(svc: Services, user: User) -> ExamState | None:
+    return await asyncio.to_thread(svc.results.exam_state, svc.exam_key(user))
+
+
+async def _save(svc: Services, state: ExamState, expect: str | None = None) -> bool:
+    return await asyncio.to_thread(svc.results.put_exam_state, state, expect)
+
+
+async def _end(svc: Services, state: ExamState, record: ExamRecord | None) -> None:
+    try:
+        await asyncio.to_thread(svc.results.end_exam, state, record)
+    except StoreUnavailable as exc:  # the state expires later; the person has their answer
+        log.warning("exam end not stored: %s", exc)
+
+
+async def active(svc: Services, user: User, t: Texts, message: Message) -> ExamState | None:
+    """The exam this person is in the middle of, or None. One left for EXAM_TTL ends here,
+    saying so; a database that is down means no exam (a photo is then a single check)."""
+    try:
+        state = await _load(svc, user)
+    except StoreUnavailable:
+        return None
+    if state is None:
+        return None
+    now = svc.clock()
+    if state.expired(now):
+        await _end(svc, state, expired_record(state, now))
+        if state.waiting != "offer":
+            await message.reply_html(t("exam.expired"), do_quote=True)
+        return None
+    return None if state.waiting == "offer" else state
+
+
+async def offer(
+    svc: Services, user: User, record: ScreeningRecord, step: StepMeasures
+) -> InlineKeyboardButton | None:
+    """Keep a single photo's measures as a possible resting step; the button that uses them
+    (None when the database is down: the photo's answer stands alone)."""
+    now = svc.clock()
+    state = ExamState(key=svc.exam_key(user), pseudonym=svc.pseudonym(user), waiting="offer",
+                      steps={"rest": ExamStep(record, step.to_dict())},
+                      started_at=now, updated_at=now)  # fmt: skip
+    try:
+        await _save(svc, state)
+    except StoreUnavailable:
+        return None
+    t = svc.texts(record.locale or svc.settings.default_language)
+    return InlineKeyboardButton(t("exam.offer"), callback_data=GO + _hex(state.exam_id))
+
+
+def _hex(exam_id: str) -> str:
+    return exam_id.replace("-", "")
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+
+async def send_step(
+    bot: Bot, chat_id: int, svc: Services, t: Texts, state: ExamState, intro: str | None = None
+) -> None:
+    """One line of what to do, under a drawing of the face to make; the brow step can be
+    skipped. The drawing is uploaded once per process, then sent by Telegram's file id."""
+    step = state.waiting
+    lines = [*([t(intro)] if intro else []), t(f"exam.step.{step}")]
+    markup = None
+    if step == "brows":
+        skip = InlineKeyboardButton(t("exam.skip"), callback_data=SKIP + _hex(state.exam_id))
+        markup = InlineKeyboardMarkup([[skip]])
+    caption = "\n".join([*lines, t("exam.example")])
+    try:
+        photo = svc.example_ids.get(step) or example_png(step)
+        sent = await bot.send_photo(chat_id, photo, caption=caption, parse_mode="HTML",
+                                    reply_markup=markup)  # fmt: skip
+        if sent.photo:
+            svc.example_ids[step] = sent.photo[-1].file_id
+    except TelegramError as exc:  # the words alone still say what to do
+        log.warning("example picture not sent: %s", type(exc).__name__)
+        await bot.send_message(chat_id, "\n".join(lines), parse_mode="HTML", reply_markup=markup)
+
+
+async def _begin(svc: Services, user: User, t: Texts, message: Message, bot: Bot) -> None:
+    """A new exam from the resting photo (a running one is cancelled). Counts one check."""
+    if await refused(svc, user, t, message):
+        return
+    now = svc.clock()
+    try:
+        old = await _load(svc, user)
+        if old is not None:
+            status = "expired" if old.expired(now) else "cancelled"
+            record = expired_record(old, now)
+            await _end(svc, old, record and replace(record, status=status))
+        state = ExamState(key=svc.exam_key(user), pseudonym=svc.pseudonym(user),
+                          waiting="rest", started_at=now, updated_at=now)  # fmt: skip
+        await _save(svc, state)
+    except StoreUnavailable:
+        await message.reply_html(t("exam.unavailable"))
+        return
+    await send_step(bot, message.chat_id, svc, t, state, intro="exam.intro")
+
+
+async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/check: the face test from the start."""
+    svc, user = services(context), user_of(update)
+    t = await svc.user_texts(user)
+    async with svc.user_lock(user):
+        await _begin(svc, user, t, message_of(update), context.bot)
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel: stop the face test (logged as cancelled, with the steps it had)."""
+    svc, user, message = services(context), user_of(update), message_of(update)
+    t = await svc.user_texts(user)
+    async with svc.user_lock(user):
+        state = await active(svc, user, t, message)
+        if state is None:
+            await message.reply_html(t("exam.nothing"))
+            return
+        record = expired_record(state, svc.clock())
+        await _end(svc, state, record and replace(record, status="cancelled"))
+    await message.reply_html(t("exam.cancelled"))
+
+
+async def remind(svc: Services, state: ExamState, t: Texts, message: Message) -> None:
+    """Text or a sticker in the middle of the test: what the step wants, how to stop."""
+    text = "\n".join([t("exam.reminder"), t(f"exam.step.{state.waiting}")])
+    await message.reply_html(text, do_quote=True)
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The offer's "closer check" and the brow step's "skip"."""
+    query = query_of(update)
+    await query.answer()
+    svc, user, data = services(context), query.from_user, query.data or ""
+    if not isinstance(query.message, Message):
+        return
+    message = query.message
+    t = await svc.user_texts(user)
+    async with svc.user_lock(user):
+        try:
+            state = await _load(svc, user)
+        except StoreUnavailable:
+            await message.reply_html(t("exam.unavailable"))
+            return
+        now = svc.clock()
+        live = state is not None and not state.expired(now)
+        mine = live and state is not None and _hex(state.exam_id) == data.split(":")[-1]
+        if data.startswith(GO):
+            await changed(query.edit_message_reply_markup(None))
+            if mine and state is not None and state.waiting == "offer":
+                moved = replace(state, waiting="smile", started_at=now, updated_at=now)
+                if await _save(svc, moved, expect="offer"):
+                    await send_step(context.bot, message.chat_id, svc, t, moved, "exam.intro_more")
+                    return
+            # An old button, or the offer expired: the whole test, resting photo first.
+            await _begin(svc, user, t, message, context.bot)
+        elif data.startswith(SKIP) and mine and state is not None and state.waiting == "brows":
+            await changed(query.edit_message_reply_markup(None))
+            exam = examine_steps(svc.screening.screener.exam_params, _measures(state.steps))
+            await _finish(svc, t, message, state, exam, context.bot)
+
+
+def _measures(steps: dict[str, ExamStep]) -> dict[str, StepMeasures]:
+    return {name: StepMeasures.from_dict(step.measures) for name, step in steps.items()}
+
+
+async def took(
+    svc: Services,
+    t: Texts,
+    message: Message,
+    state: ExamState,
+    taken: tuple[ScreeningResult, StepMeasures | None, ScreeningRecord],
+    bot: Bot,
+) -> None:
+    """A photo for the step the exam waits for: retake that step, go on, or finish."""
+    result, step, record = taken
+    name = state.waiting
+    now = svc.clock()
+    moved = replace(state, taken=state.taken + 1, updated_at=now)
+    reason = result.reason
+    if step is not None:
+        steps = {**state.steps, name: ExamStep(record, step.to_dict())}
+        exam = None
+        if name != "rest":
+            exam = examine_steps(svc.screening.screener.exam_params, _measures(steps))
+            reason = exam.reason if exam.status == "rejected" else None
+        if exam is not None and exam.status == "ok" and name == "brows":
+            await _finish(svc, t, message, replace(moved, steps=steps), exam, bot)
+            return
+        if exam is None or exam.status == "ok":
+            moved = replace(moved, waiting=NEXT[name], steps=steps)
+            if await _save(svc, moved, expect=name):
+                await send_step(bot, message.chat_id, svc, t, moved)
+            return
+    # Not usable for this step: only this step again, with its tip. The photo is logged as
+    # any refused photo is.
+    svc.results.submit(record)
+    await _save(svc, moved, expect=name)
+    text = "\n\n".join([render.rejection(t, reason), t(f"exam.step.{name}")])
+    await message.reply_html(text, do_quote=True)
+
+
+def _movement(exam: ExamResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"smile_ratio": exam.smile_ratio and round(exam.smile_ratio, 3)}
+    for side, moved in (("left", exam.left), ("right", exam.right)):
+        if moved is not None:
+            out |= {f"{side}_{k}": v for k, v in moved.to_dict().items()}
+    return out
+
+
+async def _finish(
+    svc: Services, t: Texts, message: Message, state: ExamState, exam: ExamResult, bot: Bot
+) -> None:
+    """The exam row with its steps, the one combined reply, then the onset question."""
+    record = ExamRecord(id=state.exam_id, status="ok", started_at=state.started_at,
+                        created_at=svc.clock(), pseudonym=state.pseudonym, tier=exam.tier.value,
+                        pattern=exam.pattern, weak_side=exam.weak_side, movement=_movement(exam),
+                        locale=t.language, exam_version=exam.exam_version)  # fmt: skip
+    await _end(svc, state, record)  # first: the reply's onset answer updates this row
+    text = render.exam_text(t, exam, svc.screening.model_info())
+    await bot.send_message(message.chat_id, text, parse_mode="HTML")
+    if exam.tier in render.FINDING_TIERS:
+        question, markup = onset.exam_question(t, state.exam_id, exam.tier)
+        await bot.send_message(message.chat_id, question, parse_mode="HTML", reply_markup=markup)
