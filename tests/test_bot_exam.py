@@ -15,9 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image
 from sqlalchemy import select
 
 from bot.examples import MAX_BYTES
@@ -26,34 +24,17 @@ from bot.i18n import Texts
 from db.models import Exam, Screening
 from db.records import EXAM_TTL
 from db.store import EXAM_STATES
-from model.pipeline import Screener
+from model.pipeline import Analyser
 from tests.bot_harness import TOKEN, RunningBot, bot_env
 from tests.db_backends import PostgresSchema
+from tests.exam_photos import exam_photos
 from tests.fake_bot_api import Call, FakeBotApi, FakeUser
-from tests.model_images import jpeg
 from tests.onnx_fixtures import build_tiny_classifier
-from training.exam import failed_smile, raised_brows
-
-PERSON = "010"  # a clear smiler whose warped one-sided failure the mesh follows
 
 
 @pytest.fixture(scope="module")
 def photos(london_dir: Path) -> dict[str, bytes]:
-    screener = Screener()
-    rest_path = london_dir / "neutral" / f"{PERSON}_03.jpg"
-    smile_path = london_dir / "smiling" / f"{PERSON}_08.jpg"
-    rest_rgb = np.asarray(Image.open(rest_path).convert("RGB"))
-    smile_rgb = np.asarray(Image.open(smile_path).convert("RGB"))
-    rest_mesh = screener.analyse(rest_path.read_bytes()).mesh
-    smile_mesh = screener.analyse(smile_path.read_bytes()).mesh
-    assert rest_mesh is not None and smile_mesh is not None
-    return {
-        "rest": rest_path.read_bytes(),
-        "smile": smile_path.read_bytes(),
-        # Image side 0 is the subject's right.
-        "failed": jpeg(failed_smile(smile_rgb, smile_mesh, rest_mesh, 0, 1.0)),
-        "brows": jpeg(raised_brows(rest_rgb, rest_mesh, (0, 1))),
-    }
+    return exam_photos(london_dir, Analyser())
 
 
 class Chat:
@@ -176,7 +157,7 @@ def test_a_full_face_test_finds_the_weak_side_and_asks_the_onset(
     assert is_step(second, t, "smile")
     [third] = chat.photo(photos["failed"])
     assert is_step(third, t, "brows") and third.buttons()[0][1].startswith(exam_handlers.SKIP)
-    reply, question = chat.photo(photos["brows"], count=2)
+    reply, question = chat.photo(photos["brows_both"], count=2)
 
     text = reply.text
     assert text.startswith(t("emergency.first"))
@@ -343,7 +324,7 @@ def test_a_face_test_counts_as_one_check(tmp_path: Path, photos: dict[str, bytes
         chat.photo(photos["rest"])
         chat.photo(photos["rest"])  # a retake: still the same check
         chat.photo(photos["smile"])
-        [brows] = chat.photo(photos["brows"], count=1)
+        [brows] = chat.photo(photos["brows_both"], count=1)
         assert chat.t("exam.title") in brows.text
         chat.photo(photos["rest"])  # a single photo: the second check
         [limited] = chat.photo(photos["rest"])

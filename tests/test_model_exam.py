@@ -9,7 +9,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -17,11 +16,10 @@ from model.exam import ExamError, ExamParams, StepMeasures, examine_steps
 from model.pipeline import Screener
 from model.reasons import Reason
 from model.triage import Tier
+from tests.exam_photos import PERSON, exam_photos
 from tests.model_images import jpeg
-from training.exam import failed_smile, raised_brows
 
 pytestmark = pytest.mark.data
-PERSON = "026"  # an example whose warped failure the mesh follows (the card gives the rate)
 
 
 @pytest.fixture(scope="module")
@@ -31,26 +29,7 @@ def screener() -> Screener:
 
 @pytest.fixture(scope="module")
 def photos(london_dir: Path, screener: Screener) -> dict[str, bytes]:
-    """Rest, smile, a right-sided smile failure, and raised brows (both, or the left only)."""
-    rest_path = london_dir / "neutral" / f"{PERSON}_03.jpg"
-    smile_path = london_dir / "smiling" / f"{PERSON}_08.jpg"
-    rest_rgb = np.asarray(Image.open(rest_path).convert("RGB"))
-    smile_rgb = np.asarray(Image.open(smile_path).convert("RGB"))
-    rest = screener.analyse(rest_path.read_bytes())
-    smile = screener.analyse(smile_path.read_bytes())
-    assert rest.mesh is not None and smile.mesh is not None
-    rest_mesh, smile_mesh = rest.mesh * rest.scale, smile.mesh * smile.scale  # photo pixels
-    # Image side 0 is the subject's right in an un-mirrored photo.
-    failed = failed_smile(smile_rgb, smile_mesh, rest_mesh, 0, 1.0)
-    return {
-        "rest": rest_path.read_bytes(),
-        "smile": smile_path.read_bytes(),
-        "failed": jpeg(failed),
-        "failed_mirrored": jpeg(np.ascontiguousarray(failed[:, ::-1])),
-        "rest_mirrored": jpeg(np.ascontiguousarray(rest_rgb[:, ::-1])),
-        "brows_both": jpeg(raised_brows(rest_rgb, rest_mesh, (0, 1))),
-        "brows_left_only": jpeg(raised_brows(rest_rgb, rest_mesh, (1,))),
-    }
+    return exam_photos(london_dir, screener)
 
 
 def test_shipped_parameters_say_what_fitted_them() -> None:
