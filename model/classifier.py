@@ -1,21 +1,13 @@
-"""The palsy classifier: any ONNX model that follows the classifier contract.
-
-Contract (shared with training; keys documented in docs/ARCHITECTURE.md):
-- one float32 input [N, 224, 224, 3], RGB 0-255 (the model rescales internally);
-- one output, logits [N, C];
-- metadata `classes`: JSON list of C class names in output order (see model.labels);
-  optional `name`, `version`, `clinical_validation`, `description`, `metrics`.
-"""
+"""The palsy classifier: any ONNX model that follows the classifier contract (model.contract)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
-from model.labels import parse_label
+from model.contract import INPUT_SIZE, ClassifierMetadata, ContractError
 from model.onnx_session import make_session
 from model.result import ModelInfo
 from model.softmax import softmax
@@ -25,18 +17,11 @@ from model.softmax import softmax
 # it agrees with float32 on 99.3 % of validation images (MODEL_CARD.md). classifier.onnx, the
 # float32 original, stays beside it for PALSY_MODEL_PATH / --model.
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parent / "assets" / "classifier.int8.onnx"
-INPUT_SIZE = 224
-# `clinical_validation` values that mean "not validated on real patients". Anything else is taken
-# as a description of a validation study, so a missing or empty key counts as unvalidated.
-NOT_VALIDATED = frozenset({"", "none", "no", "false", "unvalidated", "not validated"})
+__all__ = ["INPUT_SIZE", "Classifier", "ContractError", "ModelMissingError", "sha256_of"]
 
 
 class ModelMissingError(FileNotFoundError):
     """The classifier file does not exist."""
-
-
-class ContractError(ValueError):
-    """The ONNX file does not follow the classifier contract."""
 
 
 def sha256_of(path: Path) -> str:
@@ -66,17 +51,18 @@ class Classifier:
         except Exception as exc:  # ONNX Runtime raises its own types for unreadable files
             raise ContractError(f"{self.path}: not a loadable ONNX model: {exc}") from None
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.classes: tuple[str, ...] = self._check_contract()
+        self.contract = ClassifierMetadata.from_props(self.metadata, str(self.path))
+        self.classes: tuple[str, ...] = self.contract.classes
+        self._check_shapes()
         self.input_name: str = self.session.get_inputs()[0].name
-        validation = self.metadata.get("clinical_validation", "").strip()
         self.info = ModelInfo(
-            name=self.metadata.get("name") or self.path.stem,
-            version=self.metadata.get("version", "unknown"),
+            name=self.contract.name or self.path.stem,
+            version=self.contract.version,
             sha256=sha256_of(self.path),
-            clinically_validated=validation.lower() not in NOT_VALIDATED,
+            clinically_validated=self.contract.clinically_validated,
         )
 
-    def _check_contract(self) -> tuple[str, ...]:
+    def _check_shapes(self) -> None:
         where = f"{self.path}: classifier contract:"
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
@@ -88,35 +74,22 @@ class Classifier:
             raise ContractError(f"{where} input must be float32, is {inp.type}")
         want = [INPUT_SIZE, INPUT_SIZE, 3]
         if len(inp.shape) != 4 or [_static(d) for d in inp.shape[1:]] != want:
-            raise ContractError(f"{where} input must be [N, 224, 224, 3], is {inp.shape}")
+            raise ContractError(
+                f"{where} input must be [N, {INPUT_SIZE}, {INPUT_SIZE}, 3], is {inp.shape}"
+            )
         if out.type != "tensor(float)" or len(out.shape) != 2:
             raise ContractError(f"{where} output must be float32 logits [N, C], is {out.shape}")
-        raw = self.metadata.get("classes")
-        if raw is None:
-            raise ContractError(f"{where} metadata key 'classes' is missing")
-        try:
-            classes = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ContractError(f"{where} 'classes' is not JSON: {exc}") from None
-        if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-            raise ContractError(f"{where} 'classes' must be a JSON list of strings")
-        if len(classes) < 2 or len(set(classes)) != len(classes):
-            raise ContractError(f"{where} 'classes' needs two or more distinct names: {classes}")
-        for name in classes:
-            try:
-                parse_label(name)
-            except ValueError as exc:
-                raise ContractError(f"{where} {exc}") from None
         width = _static(out.shape[1])
-        if width is not None and width != len(classes):
-            raise ContractError(f"{where} {width} logits but {len(classes)} class names")
-        return tuple(classes)
+        if width is not None and width != len(self.classes):
+            raise ContractError(f"{where} {width} logits but {len(self.classes)} class names")
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Softmax probabilities [N, C] for a batch [N, 224, 224, 3] of RGB 0-255."""
         batch = np.asarray(batch)
         if batch.ndim != 4 or batch.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
-            raise ValueError(f"expected a batch [N, 224, 224, 3], got {batch.shape}")
+            raise ValueError(
+                f"expected a batch [N, {INPUT_SIZE}, {INPUT_SIZE}, 3], got {batch.shape}"
+            )
         (logits,) = self.session.run(None, {self.input_name: batch.astype(np.float32, copy=False)})
         if logits.shape != (batch.shape[0], len(self.classes)):
             raise ContractError(

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 from PIL import Image
 
 from model import affine
+from model.contract import INPUT_SIZE
 
 # Square side in units of inter-eye distance, and how far below the eye midpoint its centre
 # lies. Eyes-to-chin is about 1.8 eye distances and brows sit ~0.4 above the eyes, so a side of
@@ -49,7 +50,7 @@ def crop_geometry(
     return (float(centre[0]), float(centre[1])), CROP_SCALE * dist, angle
 
 
-def classifier_input(rgb: np.ndarray, eyes: ArrayLike | None, size: int = 224) -> np.ndarray:
+def classifier_input(rgb: np.ndarray, eyes: ArrayLike | None, size: int = INPUT_SIZE) -> np.ndarray:
     """uint8 [size, size, 3]: rotate so the eyes are level, crop a square with margin, resize.
 
     `rgb` is H x W x 3 uint8; `eyes` is ((x, y) image-left eye, (x, y) image-right eye) in
@@ -90,7 +91,7 @@ def classifier_input(rgb: np.ndarray, eyes: ArrayLike | None, size: int = 224) -
     return np.asarray(out, dtype=np.uint8)
 
 
-def eye_positions(size: int = 224) -> tuple[tuple[float, float], tuple[float, float]]:
+def eye_positions(size: int = INPUT_SIZE) -> tuple[tuple[float, float], tuple[float, float]]:
     """Where `classifier_input` puts the two eyes in its output (continuous pixel coords)."""
     half_gap = size / CROP_SCALE / 2.0
     y = size / 2.0 - CENTRE_BELOW_EYES * size / CROP_SCALE

@@ -7,7 +7,6 @@ docs/ARCHITECTURE.md): one float32 input [N, 224, 224, 3] of RGB 0-255, one outp
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from model.contract import ClassifierMetadata
 from model.labels import NORMAL, PAPER_CLASSES
 
 if TYPE_CHECKING:
@@ -154,15 +154,14 @@ def _save(
         producer_name="tests.onnx_fixtures",
     )
     model.ir_version = IR_VERSION
-    metadata = {
-        "name": name,
-        "classes": json.dumps(list(classes)),
-        "version": version,
-        "clinical_validation": clinical_validation,
-        "description": "untrained test fixture; not a screening model",
-        "metrics": json.dumps({}),
-    }
-    helper.set_model_props(model, metadata)
+    metadata = ClassifierMetadata(
+        classes=tuple(classes),
+        name=name,
+        version=version,
+        clinical_validation=clinical_validation,
+        description="untrained test fixture; not a screening model",
+    )
+    helper.set_model_props(model, metadata.to_props())
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, path)

@@ -11,7 +11,6 @@ least MIN_RISE: a flat model (the first shipped one, calibrated to T = 1000) mov
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,7 @@ def screener() -> Screener:
 
 @pytest.fixture(scope="module")
 def held_out(screener: Screener, london_dir: Path) -> list[synth.Source]:
-    people = json.loads(screener.classifier.metadata.get("validation_subjects", "[]"))
+    people = screener.classifier.contract.validation_subjects or ()
     if len(people) < 8:
         pytest.skip("the shipped model does not name enough held-out people")
     sources = []

@@ -293,6 +293,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from model.classifier import Classifier
+    from model.contract import INPUT_SIZE
     from training import report
     from training.dataset import list_directory, prepare
     from training.export import ort_logits
@@ -301,7 +302,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     clf = Classifier(args.model)
     listing = list_directory(args.data)
-    prepared = prepare(listing, 224, args.cache)
+    prepared = prepare(listing, INPUT_SIZE, args.cache)
     if list(clf.classes) != listing.class_names:
         print(
             f"palsy-train: model classes {clf.classes} != folders {listing.class_names}",

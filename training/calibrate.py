@@ -10,13 +10,13 @@ The argmax, and so the accuracy, is unchanged.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from model.contract import ClassifierMetadata
 from model.softmax import softmax
 from training.export import set_metadata
 from training.report import expected_calibration_error
@@ -64,9 +64,8 @@ def apply_temperature(src: Path, dst: Path, temperature: float, report: dict[str
     t_name = "calibration_temperature"
     graph.initializer.append(numpy_helper.from_array(np.array(temperature, np.float32), t_name))
     graph.node.append(helper.make_node("Div", [raw, t_name], [out], name="temperature_scaling"))
-    meta = {p.key: p.value for p in model.metadata_props}
-    meta["calibration"] = json.dumps({"method": "temperature", **report})
-    set_metadata(model, meta)
+    meta = ClassifierMetadata.from_props({p.key: p.value for p in model.metadata_props}, str(src))
+    set_metadata(model, meta.with_(calibration={"method": "temperature", **report}).to_props())
     onnx.checker.check_model(model)
     dst.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dst))

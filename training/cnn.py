@@ -5,12 +5,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from model.contract import INPUT_SIZE
+
 FILTERS = (16, 32, 64, 128)
 DROPOUT = 0.25
 DENSE_UNITS = 256
 
 
-def paper_cnn(n_classes: int, size: int = 224) -> keras.Model:
+def paper_cnn(n_classes: int, size: int = INPUT_SIZE) -> keras.Model:
     """Rescaling(1/255); 4 x [Conv2D 3x3 relu 'same', MaxPooling2D, Dropout 0.25]; Flatten;
     Dense(256, relu); Dense(n_classes) logits. 6,521,766 parameters for six classes at 224."""
     inputs = keras.Input(shape=(size, size, 3), dtype="float32", name="image")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model.contract import INPUT_SIZE
 from model.decode import DecodeLimits, decode_image
 from model.preprocess import classifier_input
 from model.reasons import Rejected
@@ -98,7 +99,7 @@ def prepare_one(data: bytes, size: int, locate) -> tuple[np.ndarray, bool]:
 
 
 def prepare(
-    listing: Listing, size: int = 224, cache_dir: Path | None = None, progress: bool = True
+    listing: Listing, size: int = INPUT_SIZE, cache_dir: Path | None = None, progress: bool = True
 ) -> Prepared:
     """Preprocess every file of `listing` (or load the cached arrays)."""
     key = _cache_key(listing, size)

@@ -9,12 +9,13 @@ Optional int8 variant: dynamic quantisation of the MatMul ops only.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from model.contract import ClassifierMetadata
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
@@ -81,12 +82,11 @@ def quantize_int8(src: Path, dst: Path) -> Path:
 
     quantize_dynamic(src, dst, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
     # quantize_dynamic keeps metadata_props in current releases; make sure, and mark the variant.
-    original = {p.key: p.value for p in onnx.load(str(src)).metadata_props}
+    original = ClassifierMetadata.from_props(
+        {p.key: p.value for p in onnx.load(str(src)).metadata_props}, str(src)
+    )
     model = onnx.load(str(dst))
-    props = {p.key: p.value for p in model.metadata_props}
-    props.update({k: v for k, v in original.items() if k not in props})
-    props["version"] = original.get("version", "") + "+int8"
-    set_metadata(model, props)
+    set_metadata(model, original.with_(version=original.version + "+int8").to_props())
     onnx.save(model, str(dst))
     return dst
 
@@ -131,16 +131,15 @@ def metadata_for(
     clinical_validation: str = "none", name: str = "palsy-cnn",
     validation_subjects: list[str] | None = None,
 ) -> dict[str, str]:  # fmt: skip
-    """The ONNX metadata_props. `validation_subjects`: the people the model never trained on, so
-    behavioural checks can use exactly those (only when the data names its people)."""
-    meta = {
-        "name": name,
-        "classes": json.dumps(classes),
-        "version": version,
-        "description": description,
-        "clinical_validation": clinical_validation,
-        "metrics": json.dumps(metrics),
-    }
-    if validation_subjects is not None:
-        meta["validation_subjects"] = json.dumps(sorted(set(validation_subjects)))
-    return meta
+    """The ONNX metadata_props (model.contract). `validation_subjects`: the people the model never
+    trained on, so behavioural checks can use exactly those (only when the data names its
+    people)."""
+    return ClassifierMetadata(
+        classes=tuple(classes),
+        name=name,
+        version=version,
+        description=description,
+        clinical_validation=clinical_validation,
+        metrics=metrics,
+        validation_subjects=None if validation_subjects is None else tuple(validation_subjects),
+    ).to_props()

@@ -33,8 +33,7 @@ def load_rows(
 
 
 def _cnn_holdout(screener: Any) -> set[str]:
-    raw = screener.classifier.metadata.get("validation_subjects")
-    return set(json.loads(raw)) if raw else set()
+    return set(screener.classifier.contract.validation_subjects or ())
 
 
 def evaluate(

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from model.contract import INPUT_SIZE
 from training import report, splits
 from training.dataset import Listing, Prepared, list_directory, prepare
 
@@ -30,7 +31,7 @@ class TrainConfig:
     epochs: int = 50
     batch_size: int = 16
     augment: bool = False
-    size: int = 224  # 224 is the contract; smaller only for tests
+    size: int = INPUT_SIZE  # the contract; smaller only for tests
     cache_dir: Path | None = Path("cache")
     learning_rate: float = 1e-3  # Keras' Adam default, as in the paper
     # Stop after the epoch that would otherwise overrun this many seconds of fitting (None: never).
