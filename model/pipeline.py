@@ -11,7 +11,7 @@ the (unclear) finding, but no label, so nobody acts on a guess.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +20,12 @@ from model.asymmetry import Measures, face_shape, measure
 from model.classifier import Classifier
 from model.decode import DecodeLimits, decode
 from model.exam import ExamParams, ExamResult, StepMeasures, examine
-from model.faces import Face, FaceDetector
+from model.faces import Face
 from model.grader import Grader
-from model.landmarks import KeyPoints, LandmarkModel, key_points
+from model.landmarks import KeyPoints
+from model.locate import FaceLocator
 from model.preprocess import classifier_input
-from model.quality import QualityThresholds, check_pose, check_quality
+from model.quality import QualityThresholds
 from model.reasons import Reason, Rejected
 from model.result import FaceBox, ScreeningResult
 from model.triage import triage
@@ -80,8 +81,8 @@ class Analyser:
     ) -> None:
         """Load the models. Raises `ModelMissingError` / `ContractError` for a bad classifier."""
         self.classifier = Classifier(classifier_path, threads)
-        self.detector = FaceDetector(threads=threads)
-        self.mesh = LandmarkModel(threads=threads)
+        self.locator = FaceLocator(threads)
+        self.detector, self.mesh = self.locator.detector, self.locator.mesh
         self.limits = limits
         self.thresholds = thresholds
 
@@ -93,15 +94,12 @@ class Analyser:
         faces = self.detector.detect(rgb)
         clock.lap("detect", then="quality")
         # `min_face_px` counts the photo's own pixels: a reduced decode refuses what a full would.
-        gate = replace(self.thresholds, min_face_px=self.thresholds.min_face_px / decoded.scale)
-        face, _ = check_quality(rgb, faces, gate)
-        found.face = face
+        face = found.face = self.locator.choose(rgb, faces, self.thresholds, decoded.scale)
         clock.lap("quality", then="landmarks")
-        found.mesh = self.mesh.landmarks(rgb, face)
-        points = found.points = key_points(found.mesh)
+        located = self.locator.fit(rgb, face, self.thresholds)  # the pose check included
+        found.mesh, found.points = located.mesh, located.points
+        eyes = located.points.eyes
         clock.lap("landmarks", then="quality")
-        eyes = points.eyes
-        check_pose(eyes[0], eyes[1], points.nose_tip, self.thresholds)
         found.measures = measure(found.mesh)
         clock.lap("quality", then="preprocess")
         found.crop = classifier_input(rgb, eyes)

@@ -1,26 +1,25 @@
-"""Locate the eyes for `classifier_input` the way serving does: model/'s detector and landmarks."""
+"""Locate the eyes for `classifier_input` the way serving does: model.locate.FaceLocator."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from model.faces import FaceDetector
-from model.landmarks import LandmarkModel, key_points
-from model.quality import main_face
+from model.locate import FaceLocator
+from model.reasons import Rejected
 
 
 class EyeLocator:
     """`locator(rgb) -> (2, 2) eyes (image-left, image-right) or None when no face is found`.
 
-    Same models and same choice as serving: `main_face`, and `KeyPoints.eyes` from the face mesh.
+    Same models and same choice as serving (`FaceLocator`, the largest face), without the
+    quality gate: training keeps every photo with a face.
     """
 
     def __init__(self) -> None:
-        self._detector = FaceDetector()
-        self._mesh = LandmarkModel()
+        self._locator = FaceLocator()
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
-        faces = self._detector.detect(rgb)
-        if not faces:
+        try:
+            return self._locator.locate(rgb).points.eyes
+        except Rejected:
             return None
-        return key_points(self._mesh.landmarks(rgb, main_face(faces))).eyes

@@ -35,7 +35,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from model.labels import NORMAL, PAPER_CLASSES, parse_label
-from model.quality import main_face
 from training.tem import read_tem
 from training.warp import warp_image
 
@@ -443,21 +442,21 @@ def source_jobs(london: Path) -> list[tuple[str, Path]]:
 
 
 class _MeshSource:
-    """Landmarks for photos without a template, through model/'s detector and mesh (lazy)."""
+    """Landmarks for photos without a template, through model.locate's FaceLocator (lazy)."""
 
     def __init__(self) -> None:
-        from model.faces import FaceDetector
-        from model.landmarks import LandmarkModel
+        from model.locate import FaceLocator
 
-        self.detector = FaceDetector()
-        self.mesh = LandmarkModel()
+        self.locator = FaceLocator()
 
     def points(self, path: Path) -> FacePoints | None:
+        from model.reasons import Rejected
+
         rgb = np.asarray(Image.open(path).convert("RGB"))
-        faces = self.detector.detect(rgb)
-        if not faces:
+        try:
+            return mesh_points(self.locator.locate(rgb).mesh)
+        except Rejected:
             return None
-        return mesh_points(self.mesh.landmarks(rgb, main_face(faces)))
 
 
 _MESH: _MeshSource | None = None
