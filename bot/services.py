@@ -142,5 +142,5 @@ def _first_time(seen: dict[K, float], key: K, keep_s: float) -> bool:
     return True
 
 
-def services(context: CallbackContext) -> Services:  # type: ignore[type-arg]
+def services(context: CallbackContext) -> Services:
     return context.bot_data[SERVICES_KEY]

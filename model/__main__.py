@@ -157,7 +157,7 @@ def exam_report(paths: Sequence[Path], exam: ExamResult) -> str:
             }.get(reason)
             if reason
             else None
-        )  # type: ignore[call-overload]
+        )
         if why is None:
             why = WHY_NOT.get(reason, "not checked") if reason else "not checked"
         lines.append(f"  step:      {exam.failed_step}: {why}")

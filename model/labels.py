@@ -32,4 +32,4 @@ def parse_label(name: str) -> ParsedLabel:
     severity, sep, region = name.partition("_")
     if not sep or severity not in SEVERITIES or region not in REGIONS:
         raise ValueError(f"unknown class name {name!r}: expected <severity>_<region> or 'normal'")
-    return ParsedLabel(region, severity)  # type: ignore[arg-type]
+    return ParsedLabel(region, severity)

@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _exam(args: argparse.Namespace, warps: bool) -> tuple[list, object] | None:  # type: ignore[type-arg]
+def _exam(args: argparse.Namespace, warps: bool) -> tuple[list, object] | None:
     from model.pipeline import Analyser
     from training.exam import measure_people
 

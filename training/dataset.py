@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +92,9 @@ def _cache_key(listing: Listing, size: int) -> str:
     return digest.hexdigest()[:24]
 
 
-def prepare_one(data: bytes, size: int, locate) -> tuple[np.ndarray, bool]:
+def prepare_one(
+    data: bytes, size: int, locate: Callable[[np.ndarray], np.ndarray | None]
+) -> tuple[np.ndarray, bool]:
     """(classifier input, face found) for one file's bytes; raises `Rejected` if undecodable."""
     rgb = decode_image(data, TRAIN_LIMITS)
     eyes = locate(rgb)

@@ -68,8 +68,8 @@ class Person:
 
 
 def reencode(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as im:
-        im = im.convert("RGB")
+    with Image.open(io.BytesIO(data)) as source:
+        im = source.convert("RGB")
         w, h = im.size
         small = im.resize((w * 3 // 4, h * 3 // 4)).crop((10, 5, w * 3 // 4 - 3, h * 3 // 4 - 8))
     buf = io.BytesIO()

@@ -42,7 +42,7 @@ def set_metadata(model: Any, metadata: dict[str, str]) -> None:
         model.metadata_props.add(key=key, value=value)
 
 
-def to_onnx(model, path: Path, metadata: dict[str, str]) -> Path:
+def to_onnx(model: Any, path: Path, metadata: dict[str, str]) -> Path:
     import tensorflow as tf
     import tf2onnx
 
@@ -50,7 +50,7 @@ def to_onnx(model, path: Path, metadata: dict[str, str]) -> Path:
     spec = (tf.TensorSpec([None, size, size, 3], tf.float32, name=INPUT_NAME),)
 
     @tf.function(input_signature=spec)
-    def serve(image):
+    def serve(image: Any) -> Any:
         return {"logits": model(image, training=False)}
 
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=OPSET)
@@ -92,7 +92,7 @@ def quantize_int8(src: Path, dst: Path) -> Path:
 
 
 def export(
-    model,
+    model: Any,
     images: np.ndarray,
     path: Path,
     metadata: dict[str, str],

@@ -537,9 +537,9 @@ def build(
         writer.writeheader()
         writer.writerows(rows)
     with open(out / "subjects.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "subject"])
-        writer.writerows((r["file"], r["subject"]) for r in rows)
+        pairs = csv.writer(f)
+        pairs.writerow(["file", "subject"])
+        pairs.writerows((r["file"], r["subject"]) for r in rows)
     (out / "ATTRIBUTION.txt").write_text(ATTRIBUTION + "\n")
     stats = {
         "images": len(rows),

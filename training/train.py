@@ -97,7 +97,7 @@ def dataset_stats(data: Data) -> dict[str, Any]:
     }
 
 
-def _setup_tf(seed: int, threads: int):
+def _setup_tf(seed: int, threads: int) -> tuple[Any, Any]:
     import tensorflow as tf
 
     try:
@@ -137,13 +137,13 @@ class Augmentation:
 AUGMENTATION = Augmentation()
 
 
-def augmenter(tf, keras, seed: int, aug: Augmentation = AUGMENTATION):
+def augmenter(tf: Any, keras: Any, seed: int, aug: Augmentation = AUGMENTATION) -> Any:
     """Brightness, contrast, small rotation, blur, JPEG quality and horizontal flip (batch-wise)."""
     rotate = keras.layers.RandomRotation(aug.rotation_turns, fill_mode="constant", seed=seed)
     kernel = np.outer(*(2 * [np.array([1.0, 2.0, 1.0]) / 4.0]))
     blur = tf.constant(np.tile(kernel[:, :, None, None], (1, 1, 3, 1)), tf.float32)
 
-    def one(x):
+    def one(x: Any) -> Any:
         x = tf.image.random_jpeg_quality(x, *aug.jpeg_quality, seed=seed)
         x = tf.cast(x, tf.float32)
         x = tf.image.random_flip_left_right(x, seed=seed)
@@ -151,7 +151,7 @@ def augmenter(tf, keras, seed: int, aug: Augmentation = AUGMENTATION):
         x = tf.image.random_contrast(x, *aug.contrast, seed=seed)
         return tf.clip_by_value(x, 0.0, 255.0)
 
-    def batch(x, y):
+    def batch(x: Any, y: Any) -> Any:
         x = tf.map_fn(one, x, fn_output_signature=tf.float32)
         x = rotate(x, training=True)
         blurred = tf.nn.depthwise_conv2d(x, blur, [1, 1, 1, 1], "SAME")
@@ -161,7 +161,7 @@ def augmenter(tf, keras, seed: int, aug: Augmentation = AUGMENTATION):
     return batch
 
 
-def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray):
+def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray) -> Any:
     """Fit the paper CNN; returns (model, history dict). Writes history.json every epoch."""
     tf, keras = _setup_tf(cfg.seed, cfg.threads)
     from training.cnn import compile_paper, paper_cnn
@@ -190,11 +190,11 @@ def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray
     history: dict[str, list[float]] = {}
     cfg.out.mkdir(parents=True, exist_ok=True)
 
-    class Log(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
+    class Log(keras.callbacks.Callback):  # type: ignore[name-defined]
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.t0 = time.perf_counter()
 
-        def on_epoch_end(self, epoch, logs=None):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             for k, v in (logs or {}).items():
                 history.setdefault(k, []).append(float(v))
             history.setdefault("epoch_seconds", []).append(time.perf_counter() - self.t0)
@@ -217,7 +217,7 @@ def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray
     return model, history
 
 
-def predict_logits(model, images: np.ndarray, batch: int = 64) -> np.ndarray:
+def predict_logits(model: Any, images: np.ndarray, batch: int = 64) -> np.ndarray:
     out = [
         np.asarray(model(np.asarray(images[i : i + batch], np.float32), training=False))
         for i in range(0, len(images), batch)
