@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     had_pepper = db_settings.default_pepper_path.exists()
 
     # Imported late: they load ONNX Runtime and SQLAlchemy, which --alive does not need.
-    from bot.app import build_application, create_services, run
+    from bot.app import build_application, create_services
+    from bot.runner import run
 
     try:
         services = create_services(settings, db_settings)
@@ -76,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         new_pepper = not had_pepper and db_settings.default_pepper_path.exists()
         return _check(services, settings, db_settings, new_pepper)
-    run(build_application(services), settings)
-    return 0
+    try:
+        return run(build_application(services), settings)
+    except ConfigError as exc:  # Telegram refused the token
+        print(f"palsy-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def _alive(db_settings: DbSettings) -> int:

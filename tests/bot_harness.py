@@ -21,8 +21,9 @@ from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.app import build_application, create_services, run
+from bot.app import build_application, create_services
 from bot.config import BotSettings
+from bot.runner import run
 from bot.screening import ScreenerLike
 from bot.services import Services
 from db.log import ResultLog
