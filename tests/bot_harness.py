@@ -47,15 +47,25 @@ def bot_env(api: FakeBotApi, data_dir: Path, classifier: Path, **extra: str) -> 
     }
 
 
-def bot_process(api: FakeBotApi, data_dir: Path, classifier: Path, cwd: Path) -> subprocess.Popen:  # type: ignore[type-arg]
-    """The real `palsy-bot` process (as deployed) against the fake server; no per-user limit."""
+def bot_process(
+    api: FakeBotApi,
+    data_dir: Path,
+    classifier: Path,
+    cwd: Path,
+    stderr: int | None = None,
+    **extra: str,
+) -> subprocess.Popen:  # type: ignore[type-arg]
+    """The real `palsy-bot` process (as deployed) against the fake server; no per-user limit.
+    `extra` settings override the defaults; `stderr=subprocess.PIPE` to read its log (text)."""
     env = {
         **os.environ,
         **bot_env(api, data_dir, classifier),
         "PALSY_RATE_LIMIT_PHOTOS": "1000000",
         "PALSY_LOG_LEVEL": "WARNING",
+        **extra,
     }
-    return subprocess.Popen([str(Path(sys.executable).with_name("palsy-bot"))], env=env, cwd=cwd)
+    script = str(Path(sys.executable).with_name("palsy-bot"))
+    return subprocess.Popen([script], env=env, cwd=cwd, stderr=stderr, text=True)
 
 
 @contextlib.contextmanager
