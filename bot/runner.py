@@ -214,11 +214,14 @@ class _Runner:
         return 0
 
     async def _reach(self) -> bool:
-        """Initialize the app (getMe) until Telegram answers; False if stopped or refused."""
+        """Initialize the app (getMe) until Telegram answers, and in polling mode delete any
+        webhook (else getUpdates is refused); False if stopped or refused."""
         failures = 0
         while True:
             try:
-                await self._until_stop(self.app.initialize())
+                await self._until_stop(self.app.initialize())  # once done, does nothing
+                if self.settings.webhook is None:
+                    await self._until_stop(self.app.bot.delete_webhook())
             except _Stopped:
                 return False
             except InvalidToken:
