@@ -19,31 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import signal
-import socket
-import ssl
 import warnings
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
-from telegram.error import (
-    Conflict,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import ALLOWED_UPDATES
 from bot.config import BotSettings, ConfigError
+from bot.network import api_origin, describe
 
 log = logging.getLogger(__name__)
 
@@ -60,43 +50,6 @@ class _Stopped(Exception):
 def backoff_s(failures: int) -> float:
     """Seconds to wait after the `failures`-th failure in a row: 1, 2, 4 ... BACKOFF_CAP_S."""
     return min(BACKOFF_CAP_S, 2.0 ** max(0, failures - 1))
-
-
-def api_origin(base_url: str) -> str:
-    """`https://api.telegram.org` from the base URL: what to name in a log line."""
-    parts = urlsplit(base_url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def describe(exc: BaseException) -> str:
-    """Why a request to the Bot API failed, in words (never the exception's URL or a trace)."""
-    for cause in _chain(exc):
-        if isinstance(cause, socket.gaierror):
-            return "name not resolved"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, ssl.SSLError):
-            return "secure connection (TLS) failed"
-        if isinstance(cause, TimedOut | TimeoutError | httpx.TimeoutException):
-            return "no answer in time"
-        if isinstance(cause, ConnectionResetError | httpx.RemoteProtocolError):
-            return "connection dropped"
-        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-            return "network unreachable"
-    if isinstance(exc, Conflict):
-        return "another process is polling with this token"
-    if isinstance(exc, TelegramError) and exc.__cause__ is None:
-        return f"it answered {exc.message!r}"
-    return type(exc).__name__
 
 
 def run(

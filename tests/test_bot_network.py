@@ -6,6 +6,7 @@ stopped (its port on 127.0.0.1 closed), "back" is a new one on the same port.
 
 from __future__ import annotations
 
+import io
 import re
 import signal
 import socket
@@ -18,9 +19,12 @@ import httpx
 import pytest
 from telegram.error import NetworkError
 
-from bot.runner import BACKOFF_CAP_S, backoff_s, describe
-from tests.bot_harness import TOKEN, bot_process
-from tests.fake_bot_api import FakeBotApi, FakeUser
+from bot.app import RESEND_DELAYS_S
+from bot.logging_setup import setup_logging
+from bot.network import describe
+from bot.runner import BACKOFF_CAP_S, backoff_s
+from tests.bot_harness import TOKEN, RunningBot, bot_env, bot_process, preserved_logging
+from tests.fake_bot_api import FakeBotApi, FakeUser, Fault
 from tests.onnx_fixtures import build_tiny_classifier
 
 SECRET = TOKEN.split(":", 1)[1]
@@ -186,3 +190,20 @@ def test_describe_names_the_cause_in_words() -> None:
         wrapped.__cause__ = inner
     assert describe(wrapped) == "name not resolved"
     assert describe(NetworkError("Bad Gateway")) == "it answered 'Bad Gateway'"
+
+
+def test_a_reply_that_cannot_be_delivered_is_one_line_at_info(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    classifier = build_tiny_classifier(tmp_path / "c.onnx")
+    with preserved_logging(), FakeBotApi(TOKEN) as api:
+        setup_logging("INFO", [TOKEN], stream)
+        with RunningBot(bot_env(api, tmp_path / "data", classifier)):
+            # Every send of the /start answer meets a 502 (first try and each resend).
+            api.inject("sendMessage", *[Fault.server_error()] * (len(RESEND_DELAYS_S) + 1))
+            api.send_text(FakeUser(5), "/start")
+            api.wait_for(lambda _: len(api.faults_served) == len(RESEND_DELAYS_S) + 1)
+            api.wait_for(lambda calls: api.calls("sendMessage", 5))  # the apology after it
+    lines = stream.getvalue().splitlines()
+    failed = [line for line in lines if "cannot reach the Bot API" in line]
+    assert len(failed) == 1 and re.search(r"error in update \d+: .*Bad Gateway", failed[0])
+    assert not [line for line in lines if "Traceback" in line]
