@@ -52,6 +52,22 @@ def backoff_s(failures: int) -> float:
     return min(BACKOFF_CAP_S, 2.0 ** max(0, failures - 1))
 
 
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """The thread's current loop if it has one (as PTB's run_polling), else a new one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop: asyncio.AbstractEventLoop | None = (
+                asyncio.get_event_loop_policy().get_event_loop()
+            )
+        except RuntimeError:
+            loop = None
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+    return loop
+
+
 def run(
     app: Application,  # type: ignore[type-arg]
     settings: BotSettings,
@@ -84,8 +100,7 @@ class _Runner:
         self.close_loop = close_loop
         self.poll_interval, self.timeout = poll_interval, timeout
         self.origin = api_origin(settings.api_base_url)
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
+        self.loop = _event_loop()
         self.stopping = asyncio.Event()
         self.in_run_forever = False
         self.refused: ConfigError | None = None
@@ -209,6 +224,8 @@ class _Runner:
                             offset=offset, timeout=self.timeout, allowed_updates=ALLOWED_UPDATES
                         )
                     )
+                except _Stopped:
+                    raise
                 except InvalidToken:
                     self._refuse()
                     self.request_stop()
@@ -222,6 +239,10 @@ class _Runner:
                 except TelegramError as exc:  # NetworkError and TimedOut included
                     failures += 1
                     delay = self._unreachable(exc, failures)
+                except Exception:  # a bug or a garbled answer: say so, keep polling
+                    failures += 1
+                    delay = backoff_s(failures)
+                    log.exception("polling failed unexpectedly; retrying in %g s", delay)
                 else:
                     if failures:
                         log.info("reached the Bot API at %s again", self.origin)

@@ -145,6 +145,8 @@ class RunningBot:
         self._thread.join(30)
         if self._error is not None:
             raise self._error
+        if self._thread.is_alive():
+            raise RuntimeError("the bot did not stop within 30 s")
 
     async def _stop_when_running(self) -> None:
         # `started` fires in post_init, before PTB counts the app as running, and
