@@ -56,11 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.alive:
         return _alive(db_settings)
-    setup_logging(settings.log_level, [settings.token])
+    # --check answers in one line: its findings go into that line, not into log lines.
+    setup_logging("ERROR" if args.check else settings.log_level, [settings.token])
     limit_malloc_arenas()
+    had_pepper = db_settings.default_pepper_path.exists()
 
     # Imported late: they load ONNX Runtime and SQLAlchemy, which --alive does not need.
-    from bot.app import build_application, create_services, run
+    from bot.app import build_application, create_services
+    from bot.runner import run
 
     try:
         services = create_services(settings, db_settings)
@@ -72,9 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"palsy-bot: cannot start: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
     if args.check:
-        return _check(services, settings, db_settings)
-    run(build_application(services), settings)
-    return 0
+        new_pepper = not had_pepper and db_settings.default_pepper_path.exists()
+        return _check(services, settings, db_settings, new_pepper)
+    try:
+        return run(build_application(services), settings)
+    except ConfigError as exc:  # Telegram refused the token
+        print(f"palsy-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def _alive(db_settings: DbSettings) -> int:
@@ -87,7 +94,9 @@ def _alive(db_settings: DbSettings) -> int:
     return 0
 
 
-def _check(services: Services, settings: BotSettings, db_settings: DbSettings) -> int:
+def _check(
+    services: Services, settings: BotSettings, db_settings: DbSettings, new_pepper: bool
+) -> int:
     try:
         services.results.replay()  # applies migrations first
     except Exception as exc:
@@ -102,7 +111,12 @@ def _check(services: Services, settings: BotSettings, db_settings: DbSettings) -
         model += " (not clinically validated)"
     mode = "webhook" if settings.webhook else "polling"
     url = db_settings.url.render_as_string(hide_password=True)
-    print(f"palsy-bot: OK: model {model}; database {url} migrated; {mode} mode")
+    pepper = (
+        f"; created the pepper {db_settings.default_pepper_path}: keep it secret, back it up"
+        if new_pepper
+        else ""
+    )
+    print(f"palsy-bot: OK: model {model}; database {url} migrated; {mode} mode{pepper}")
     return 0
 
 

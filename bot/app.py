@@ -10,7 +10,6 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
@@ -150,11 +149,14 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
 async def _on_start(app: Application) -> None:  # type: ignore[type-arg]
     services: Services = app.bot_data[SERVICES_KEY]
     services.results.start()
-    for language in (None, *LANGUAGES):
-        t = services.texts(language or services.settings.default_language)
-        await app.bot.set_my_commands(
-            [BotCommand(name, t(f"cmd.{name}")) for name in COMMANDS], language_code=language
-        )
+    try:
+        for language in (None, *LANGUAGES):
+            t = services.texts(language or services.settings.default_language)
+            await app.bot.set_my_commands(
+                [BotCommand(name, t(f"cmd.{name}")) for name in COMMANDS], language_code=language
+            )
+    except NetworkError as exc:  # the menu is a convenience: start without it, say so
+        log.warning("could not set the command menu (%s); next start will", type(exc).__name__)
     await _purge(services)
     app.bot_data[_TASK_KEY] = asyncio.create_task(_maintenance(services))
 
@@ -199,25 +201,3 @@ def heartbeat_age_s(path: Path) -> float | None:
         return time.time() - path.stat().st_mtime
     except OSError:
         return None
-
-
-def run(app: Application, settings: BotSettings, **options: Any) -> None:  # type: ignore[type-arg]
-    """Long polling, or a webhook server when PALSY_WEBHOOK_URL is set.
-
-    Webhook mode is for several replicas behind a reverse proxy: each replica serves the same
-    path and checks Telegram's secret header; every replica registers the same URL and secret at
-    start (idempotent). `options` go to PTB's run_polling / run_webhook (tests: stop_signals).
-    """
-    hook = settings.webhook
-    if hook is None:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES, **options)
-        return
-    app.run_webhook(
-        listen=hook.listen,
-        port=hook.port,
-        url_path=urlsplit(hook.url).path.lstrip("/"),
-        webhook_url=hook.url,
-        secret_token=hook.secret,
-        allowed_updates=ALLOWED_UPDATES,
-        **options,
-    )

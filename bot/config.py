@@ -15,8 +15,11 @@ LANGUAGES: tuple[str, ...] = tuple(
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-# Telegram tokens are "<bot id>:<secret>"; the check only catches pasting mistakes.
+# Telegram tokens are "<bot id>:<secret>" (secrets are 35 characters); the check only catches
+# pasting mistakes, so the example from Telegram's documentation passes.
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{10,}$")
+TOKEN_EXAMPLE = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
+TOKEN_SHAPE = "<digits>:<10 or more of A-Z a-z 0-9 _ ->"
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{1,18}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -95,6 +98,16 @@ def load_dotenv_file(path: Path | str = ".env") -> None:
         load_dotenv(path, override=False)
 
 
+def _describe_token(value: str) -> str:
+    """What is wrong with a token, by counts only: the value is a secret and is never echoed."""
+    bot_id, colon, secret = value.partition(":")
+    if not colon:
+        return f"got {len(value)} characters and no ':'"
+    odd = "" if re.fullmatch(r"[A-Za-z0-9_-]*", secret) else ", some of them not allowed"
+    digits = "digits" if bot_id.isdigit() else "characters, not all digits,"
+    return f"got {len(bot_id)} {digits} before ':' and {len(secret)} characters after it{odd}"
+
+
 class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
@@ -122,8 +135,11 @@ class _Reader:
         if value is None:
             raise ConfigError(name, "missing (get one from @BotFather)")
         if not _TOKEN.match(value):
-            # Never echo the value: it is a secret.
-            raise ConfigError(name, "does not look like a bot token (<digits>:<secret>)")
+            raise ConfigError(
+                name,
+                f"does not look like a bot token: expected {TOKEN_SHAPE}, "
+                f"like {TOKEN_EXAMPLE}; {_describe_token(value)}",
+            )
         return value
 
     def url(self, name: str, default: str) -> str:

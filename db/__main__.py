@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TextIO, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -88,7 +89,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         return 1
 
 
+READ_ONLY = frozenset({"stats", "export"})
+
+
 def _run(args: argparse.Namespace, settings: DbSettings, out: TextIO) -> int:
+    if args.command in READ_ONLY:
+        _require_sqlite_file(settings)  # else connecting would create an empty database
     engine = engine_for(settings)
     try:
         if args.command == "upgrade":
@@ -116,6 +122,18 @@ def _database_call(action: Callable[[], T]) -> T:
         return action()
     except SQLAlchemyError as exc:
         raise StoreUnavailable(describe_error(exc)) from exc
+
+
+def _require_sqlite_file(settings: DbSettings) -> None:
+    url = settings.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if not Path(url.database).is_file():
+        where = "PALSY_DATA_DIR" if settings.database_url is None else "DATABASE_URL"
+        raise UsageError(
+            f"no database at {url.database}: nothing has been recorded there "
+            f"(is {where} right? the bot, or `{PROG} upgrade`, creates it)"
+        )
 
 
 def _require_head(engine: Engine) -> None:

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.app import build_application, create_services, run
+from bot.app import build_application, create_services
 from bot.config import BotSettings
+from bot.runner import run
 from bot.screening import ScreenerLike
 from bot.services import Services
 from db.log import ResultLog
@@ -49,15 +50,25 @@ def bot_env(api: FakeBotApi, data_dir: Path, classifier: Path, **extra: str) -> 
     }
 
 
-def bot_process(api: FakeBotApi, data_dir: Path, classifier: Path, cwd: Path) -> subprocess.Popen:  # type: ignore[type-arg]
-    """The real `palsy-bot` process (as deployed) against the fake server; no per-user limit."""
+def bot_process(
+    api: FakeBotApi,
+    data_dir: Path,
+    classifier: Path,
+    cwd: Path,
+    stderr: int | None = None,
+    **extra: str,
+) -> subprocess.Popen:  # type: ignore[type-arg]
+    """The real `palsy-bot` process (as deployed) against the fake server; no per-user limit.
+    `extra` settings override the defaults; `stderr=subprocess.PIPE` to read its log (text)."""
     env = {
         **os.environ,
         **bot_env(api, data_dir, classifier),
         "PALSY_RATE_LIMIT_PHOTOS": "1000000",
         "PALSY_LOG_LEVEL": "WARNING",
+        **extra,
     }
-    return subprocess.Popen([str(Path(sys.executable).with_name("palsy-bot"))], env=env, cwd=cwd)
+    script = str(Path(sys.executable).with_name("palsy-bot"))
+    return subprocess.Popen([script], env=env, cwd=cwd, stderr=stderr, text=True)
 
 
 @contextlib.contextmanager
@@ -137,6 +148,8 @@ class RunningBot:
         self._thread.join(30)
         if self._error is not None:
             raise self._error
+        if self._thread.is_alive():
+            raise RuntimeError("the bot did not stop within 30 s")
 
     async def _stop_when_running(self) -> None:
         # `started` fires in post_init, before PTB counts the app as running, and

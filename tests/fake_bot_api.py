@@ -17,7 +17,8 @@ Faults, for fault-injection tests: `api.inject("sendMessage", Fault.server_error
 next sendMessage answer 502 instead (one fault per request, in order; "file" names downloads):
 `Fault.too_many(retry_after)`, `Fault.server_error(status)`, `Fault.slow(s)` (answers late),
 `Fault.hang(s)` (never answers: the client times out; the request is not carried out) and
-`Fault.reset()` (TCP reset, no answer). `api.faults_served` lists what was played.
+`Fault.reset()` (TCP reset, no answer). `api.faults_served` lists what was played. After
+`stop()` no request is answered, on kept-alive connections either (Telegram out of reach).
 
 Stdlib only (http.server in a thread), so a bench script can import it too.
 """
@@ -152,6 +153,7 @@ class FakeBotApi:
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
+        self.stopped = False
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -172,6 +174,7 @@ class FakeBotApi:
         return self
 
     def stop(self) -> None:
+        self.stopped = True
         self._server.shutdown()
         self._server.server_close()
         with self._cond:
@@ -422,7 +425,7 @@ class FakeBotApi:
         with self._cond:
             # Telegram forgets updates below the offset: they were confirmed.
             self._state.updates = [u for u in self._state.updates if u["update_id"] >= offset]
-            while not self._state.updates and time.monotonic() < deadline:
+            while not self._state.updates and time.monotonic() < deadline and not self.stopped:
                 self._cond.wait(deadline - time.monotonic())
             return self._state.updates[:limit]
 
@@ -558,6 +561,9 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
                 super().handle()
 
         def _send(self, status: int, body: bytes, content_type: str) -> None:
+            if api.stopped:  # gone: a kept-alive connection must not outlive the server
+                self.close_connection = True
+                return
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))

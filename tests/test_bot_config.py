@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.config import BotSettings, ConfigError
+from bot.config import TOKEN_EXAMPLE, TOKEN_SHAPE, BotSettings, ConfigError
 from tests.bot_harness import preserved_logging
 from tests.onnx_fixtures import build_tiny_classifier
 
@@ -78,15 +79,41 @@ def test_bad_setting_exits_2_with_one_line_naming_it(
 def test_console_script_exit_status_and_no_token_echo(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("palsy-bot")
     env = {"PATH": os.environ.get("PATH", ""), "TELEGRAM_BOT_TOKEN": "12:" + "x" * 3}
+    env.update((k, v) for k, v in os.environ.items() if k == "PYTHONPATH")  # a checkout on top
     run = subprocess.run(
         [str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
-        "palsy-bot: configuration error: TELEGRAM_BOT_TOKEN: does not look like a bot token "
-        "(<digits>:<secret>)"
+        "palsy-bot: configuration error: TELEGRAM_BOT_TOKEN: does not look like a bot token: "
+        f"expected {TOKEN_SHAPE}, like {TOKEN_EXAMPLE}; got 2 digits before ':' and 3 "
+        "characters after it"
     ]
     assert "xxx" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [
+        ("no-colon-at-all", "no ':'"),
+        ("12:" + "s3cr" * 2, "8 characters after it"),
+        ("bot12:" + "s3cr" * 4, "not all digits"),
+        ("12:" + "s3cr" * 4 + '"', "not allowed"),
+    ],
+)
+def test_malformed_token_says_what_is_wrong_without_echoing_it(token: str, says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        BotSettings.from_env({"TELEGRAM_BOT_TOKEN": token})
+    assert says in str(err.value) and TOKEN_SHAPE in str(err.value)
+    assert "s3cr" not in str(err.value) and "colon-at" not in str(err.value)
+
+
+def test_readme_tokens_pass_the_format_check() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    tokens = re.findall(r"TELEGRAM_BOT_TOKEN=(\S+)", readme)
+    assert tokens and TOKEN_EXAMPLE in tokens
+    for token in tokens:
+        assert BotSettings.from_env({"TELEGRAM_BOT_TOKEN": token}).token == token
 
 
 def test_dotenv_file_is_read_but_environment_wins(
@@ -110,8 +137,15 @@ def test_check_loads_models_migrates_and_alive_reads_the_heartbeat(
     clean_env.setenv("PALSY_MODEL_PATH", str(build_tiny_classifier(tmp_path / "c.onnx")))
     with preserved_logging():
         assert main(["--check"]) == 0
-    (line,) = capsys.readouterr().out.splitlines()
+    first = capsys.readouterr()
+    (line,) = first.out.splitlines()
+    assert first.err == ""  # one line in all: no migration or pepper log lines
     assert line.startswith("palsy-bot: OK: model") and "not clinically validated" in line
+    assert f"created the pepper {tmp_path / 'data' / 'pepper'}" in line
+    with preserved_logging():
+        assert main(["--check"]) == 0
+    again = capsys.readouterr()
+    assert again.err == "" and "pepper" not in again.out and len(again.out.splitlines()) == 1
     assert (tmp_path / "data" / "palsy.sqlite3").is_file()
     assert main(["--alive"]) == 1  # no running bot, no heartbeat
     (tmp_path / "data" / "heartbeat").touch()

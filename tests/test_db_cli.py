@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,23 @@ def test_unreachable_database_exits_1_with_one_line(
     assert run("upgrade")[0] == 1
     err = capsys.readouterr().err
     assert err.startswith("palsy-db: database unavailable:") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["stats"], ["export", "--format", "jsonl"]])
+def test_read_only_commands_create_nothing(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("DATABASE_URL", "PALSY_PEPPER", "PALSY_PEPPER_FILE", "PALSY_ANONYMOUS"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "data"
+    monkeypatch.setenv("PALSY_DATA_DIR", str(data))
+    assert run(*command) == (1, "")
+    assert f"no database at {data / 'palsy.sqlite3'}" in capsys.readouterr().err
+    assert not data.exists()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}")
+    assert run(*command) == (1, "")
+    assert "DATABASE_URL" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

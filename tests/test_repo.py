@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,30 @@ def test_tensorflow_only_in_training(package: str) -> None:
         if path.name.startswith("convert_"):
             continue  # offline conversion scripts run with the [train] extra, never at run time
         assert not _imports(path) & {"tensorflow", "keras", "tf2onnx"}, path
+
+
+def _pytest(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_tests_that_need_the_face_data_are_marked_and_ci_requires_them() -> None:
+    listed = _pytest("--collect-only", "-m", "data", "tests/test_faces.py", "tests/test_bot_e2e.py")
+    # Marked by hand (test_faces) and because they use the London fixtures (test_bot_e2e).
+    assert "tests/test_faces.py::test_two_faces_side_by_side" in listed.stdout
+    assert "tests/test_bot_e2e.py::" in listed.stdout
+    missing = {"PALSY_LONDON_DIR": str(REPO / "no-such-folder"), "PALSY_REQUIRE_DATA": ""}
+    skipped = _pytest("-m", "data", "tests/test_faces.py", **missing)
+    assert skipped.returncode == 0 and "4 test(s) marked `data` skipped" in skipped.stdout
+    required = _pytest(
+        "-m", "data", "tests/test_faces.py", **{**missing, "PALSY_REQUIRE_DATA": "1"}
+    )
+    assert required.returncode != 0 and "PALSY_REQUIRE_DATA is set" in required.stdout
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "export PALSY_REQUIRE_DATA=1" in ci

@@ -10,6 +10,7 @@ from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handlers.parts import is_not_modified
+from bot.network import describe
 from bot.services import services
 
 log = logging.getLogger(__name__)
@@ -17,16 +18,23 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
-    if not isinstance(update, Update):
-        # Polling hiccups (network, Telegram 5xx): PTB retries by itself.
-        level = logging.WARNING if isinstance(error, NetworkError) else logging.ERROR
-        log.log(level, "error outside an update: %s", type(error).__name__, exc_info=error)
-        return
-    if is_not_modified(error):  # a second tap that slipped past the handler's own check
+    if isinstance(update, Update) and is_not_modified(error):
+        # A second tap that slipped past the handler's own check: nothing failed.
         log.debug("update %s: message not modified", update.update_id)
         return
-    # Update id and exception only: never the update itself (names, text, ids).
-    log.error("error in update %s: %s", update.update_id, type(error).__name__, exc_info=error)
+    if isinstance(error, NetworkError):
+        # Telegram out of reach is not a bug: one line in words; the traceback at DEBUG.
+        where = f"error in update {update.update_id}: " if isinstance(update, Update) else ""
+        log.warning("%scannot reach the Bot API: %s", where, describe(error))
+        log.debug("the failed request", exc_info=error)
+    elif not isinstance(update, Update):
+        log.error("error outside an update: %s", type(error).__name__, exc_info=error)
+        return
+    else:
+        # Update id and exception only: never the update itself (names, text, ids).
+        log.error("error in update %s: %s", update.update_id, type(error).__name__, exc_info=error)
+    if not isinstance(update, Update):
+        return
     chat = update.effective_chat
     if chat is None:
         return
