@@ -22,6 +22,7 @@ LONDON = Path(
 )
 REQUIRE_DATA_ENV = "PALSY_REQUIRE_DATA"
 DATA_FIXTURES = frozenset({"london_dir", "london_neutral"})
+MISSING = "London face set not present"
 _skipped_for_data: list[str] = []
 
 
@@ -32,7 +33,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and "data" in report.keywords:
+    # Skipped for want of the set (not an xfail, not a skip for another reason).
+    if report.skipped and MISSING in str(report.longrepr) and not hasattr(report, "wasxfail"):
         _skipped_for_data.append(report.nodeid)
 
 
@@ -49,7 +51,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def london_dir() -> Path:
     """Root of the Face Research Lab London Set; skips the test when it is absent."""
     if not (LONDON / "neutral").is_dir():
-        missing = f"London face set not present ({LONDON})"
+        missing = f"{MISSING} ({LONDON})"
         if os.environ.get(REQUIRE_DATA_ENV, "").strip() not in {"", "0"}:
             pytest.fail(f"{REQUIRE_DATA_ENV} is set: {missing}")
         pytest.skip(missing)
