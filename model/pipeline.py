@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -132,16 +133,15 @@ class Screener(Analyser):
 
     def __init__(
         self,
-        classifier_path: Path | str | None = None,
-        limits: DecodeLimits = DecodeLimits(),  # noqa: B008 (frozen dataclass)
-        threads: int = 1,
-        thresholds: QualityThresholds = QualityThresholds(),  # noqa: B008
+        *args: Any,
         grader_path: Path | str | None = None,
         exam_path: Path | str | None = None,
+        **kwargs: Any,
     ) -> None:
-        """Load every model. Raises `ModelMissingError` / `ContractError` for a bad classifier,
+        """`Analyser`'s arguments, plus the grader's and the exam's parameter files (default:
+        the shipped ones). Raises `ModelMissingError` / `ContractError` for a bad classifier,
         `GraderError` / `ExamError` for bad grader or exam parameters."""
-        super().__init__(classifier_path, limits, threads, thresholds)
+        super().__init__(*args, **kwargs)
         self.grader = Grader.load(grader_path)
         self.exam_params = ExamParams.load(exam_path)
 
