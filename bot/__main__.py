@@ -14,7 +14,6 @@ from bot.logging_setup import setup_logging
 
 if TYPE_CHECKING:
     from bot.services import Services
-from db.settings import ConfigError as DbConfigError
 from db.settings import DbSettings
 
 EXIT_CONFIG = 2
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = BotSettings.from_env()
         db_settings = DbSettings.from_env()
-    except (ConfigError, DbConfigError) as exc:
+    except ConfigError as exc:
         print(f"palsy-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.alive:
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         services = create_services(settings, db_settings)
-    except (ConfigError, DbConfigError) as exc:
+    except ConfigError as exc:
         print(f"palsy-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except Exception as exc:  # a missing or broken model file: say which, no traceback

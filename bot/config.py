@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from db.settings import ConfigError
+from model.decode import DecodeLimits
+
 # One catalog file per language: adding bot/locales/<code>.json adds the language.
 LANGUAGES: tuple[str, ...] = tuple(
     sorted(p.stem for p in (Path(__file__).resolve().parent / "locales").glob("*.json"))
@@ -24,12 +27,8 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 -]{1,18}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
-class ConfigError(Exception):
-    """A missing or invalid setting; `str()` is one line that names it."""
-
-    def __init__(self, setting: str, problem: str) -> None:
-        super().__init__(f"{setting}: {problem}")
-        self.setting = setting
+# One ConfigError for the whole bot: db's, so `palsy-bot` catches one type.
+__all__ = ["BotSettings", "ConfigError", "load_dotenv_file"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,8 @@ class BotSettings:
     log_level: str = "INFO"
     screen_workers: int = 2
     concurrent_updates: int = 64
-    max_download_bytes: int = 20 * 1024 * 1024  # Bot API getFile refuses larger files
+    # The Bot API's getFile refuses larger files; the decoder's own limit is the same 20 MiB.
+    max_download_bytes: int = DecodeLimits().max_bytes
     webhook: WebhookSettings | None = None
 
     @classmethod

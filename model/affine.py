@@ -9,7 +9,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 from PIL import Image
+
+
+def eye_line(left: ArrayLike, right: ArrayLike) -> tuple[float, float]:
+    """(distance, angle in radians) from the image-left point to the image-right one: the eye
+    line that cropping, levelling and the pose check all measure."""
+    dx, dy = np.asarray(right, np.float64) - np.asarray(left, np.float64)
+    return math.hypot(dx, dy), math.atan2(dy, dx)
 
 
 def square_crop_matrix(

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from model.affine import eye_line
 from model.landmarks import (
     BROW_UPPER,
     EYE_CONTOUR,
@@ -76,12 +77,11 @@ def eye_line_frame(
     through the pupils), y perpendicular to it, down the face."""
     left = np.asarray(left_pupil, np.float64)
     right = np.asarray(right_pupil, np.float64)
-    ipd = math.hypot(*(right - left))
-    dx, dy = np.asarray(across, np.float64) if across is not None else right - left
-    span = math.hypot(dx, dy)
+    ipd, pupil_angle = eye_line(left, right)
+    span, angle = eye_line((0.0, 0.0), across) if across is not None else (ipd, pupil_angle)
     if not (math.isfinite(ipd) and math.isfinite(span)) or min(ipd, span) < 1e-6:
         raise ValueError("pupils coincide: no eye line")
-    cos, sin = dx / span, dy / span
+    cos, sin = math.cos(angle), math.sin(angle)
     # Rows: unit x along the eye line, unit y perpendicular (pointing down when upright).
     basis = np.array([[cos, sin], [-sin, cos]]) / ipd
     mid = (left + right) / 2

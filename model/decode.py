@@ -44,6 +44,8 @@ from model.reasons import Reason, Rejected
 # Openers tried, in order. Many phone JPEGs carry extra pictures: Pillow's JPEG opener returns
 # them with format "MPO". Importing the WebP plugin registers it without `Image.init()`.
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "BMP", "GIF")
+# File names of those formats (the bot takes a file of these as a photo).
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".gif")
 # Transparent pixels become this colour: a plain light background, like a passport photo.
 BACKGROUND = (255, 255, 255)
 

@@ -25,7 +25,6 @@ lower-lip bottom 17, chin 152; the midline fit uses `MIDLINE_STABLE`. Without ir
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,8 +149,7 @@ def key_points(landmarks: np.ndarray) -> KeyPoints:
 def face_crop(face: Face, size: int, scale: float = CROP_SCALE) -> np.ndarray:
     """2x3 crop->image matrix: a square around the face box, rotated so the eyes are level."""
     x, y, w, h = face.box
-    left, right = face.eyes
-    angle = math.atan2(right[1] - left[1], right[0] - left[0])
+    _, angle = affine.eye_line(*face.eyes)
     return affine.square_crop_matrix((x + w / 2, y + h / 2), max(w, h) * scale, angle, size)
 
 

@@ -38,11 +38,9 @@ def crop_geometry(
     pts = np.asarray(eyes, dtype=np.float64).reshape(2, 2)
     if pts[0, 0] > pts[1, 0]:  # accept either order; image-left eye first
         pts = pts[::-1]
-    dx, dy = pts[1] - pts[0]
-    dist = math.hypot(dx, dy)
+    dist, angle = affine.eye_line(pts[0], pts[1])
     if not math.isfinite(dist) or dist < 1.0:
         raise ValueError(f"eyes too close together to align: {pts.tolist()}")
-    angle = math.atan2(dy, dx)
     mid = pts.mean(axis=0)
     # "Down" in the face's own frame is perpendicular to the eye line.
     down = np.array([-math.sin(angle), math.cos(angle)])

@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 from PIL import Image
 
+from model.affine import eye_line
 from model.reasons import Reason, Rejected
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601
@@ -88,13 +89,12 @@ def pose(
 ) -> tuple[float, float]:
     """(roll in degrees, yaw proxy in pupil distances); sides are image sides."""
     left, right, nose = (np.asarray(p, np.float64) for p in (left_pupil, right_pupil, nose_tip))
-    dx, dy = right - left
-    ipd = math.hypot(dx, dy)
+    ipd, angle = eye_line(left, right)
     if ipd < 1e-6:
         return 90.0, math.inf
-    along = np.array([dx, dy]) / ipd
+    along = (right - left) / ipd
     yaw = float(np.dot(nose - (left + right) / 2, along) / ipd)
-    return math.degrees(math.atan2(dy, dx)), yaw
+    return math.degrees(angle), yaw
 
 
 def check_pose(

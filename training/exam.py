@@ -35,6 +35,7 @@ from PIL import Image
 from model.asymmetry import MM_PER_IPD, Measures, SideMeasures, face_shape
 from model.exam import ExamParams, decide, shape_distance
 from model.exam import corner_movement as moved
+from model.landmarks import IRIS_CENTRE
 from model.reasons import Rejected
 from training.grader_data import code_digest
 from training.synth import MESH, MESH_ANCHORS, MESH_LIP_MID
@@ -107,7 +108,7 @@ def failed_smile(rgb: np.ndarray, smile_mesh: np.ndarray, rest_mesh: np.ndarray,
 
 
 def raised_brows(rgb: np.ndarray, mesh: np.ndarray, image_sides: Sequence[int]) -> np.ndarray:
-    ipd = float(np.linalg.norm(mesh[473, :2] - mesh[468, :2]))
+    ipd = float(np.linalg.norm(mesh[IRIS_CENTRE[1], :2] - mesh[IRIS_CENTRE[0], :2]))
     src, dst = [mesh[list(MESH_ANCHORS[:20]), :2]], [mesh[list(MESH_ANCHORS[:20]), :2]]
     for side in image_sides:
         pts = mesh[list(MESH["brow"][side]), :2]

@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from model.labels import NORMAL, PAPER_CLASSES, parse_label
+from model.landmarks import IRIS_CENTRE
 from training.tem import read_tem
 from training.warp import warp_image
 
@@ -96,7 +97,7 @@ MESH = {
     ),
 }
 MESH_LIP_MID = (0, 17, 13, 14)
-MESH_PUPILS = (468, 473)
+MESH_PUPILS = IRIS_CENTRE
 MESH_ANCHORS = (
     468, 473, 133, 362, 1, 4, 5, 6, 168, 197, 195, 2, 98, 327, 94, 152, 175, 199, 200,
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,

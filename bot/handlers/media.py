@@ -34,6 +34,7 @@ from bot.i18n import Texts
 from bot.screening import rejected, to_record
 from bot.services import Services, services
 from db.records import ScreeningRecord
+from model.decode import IMAGE_EXTENSIONS
 from model.exam import StepMeasures
 from model.reasons import Reason
 from model.result import ScreeningResult
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 
 TYPING_EVERY_S = 4.5  # Telegram shows a chat action for about 5 s
 DOWNLOAD_TIMEOUT_S = 60.0  # slow networks: a 20 MB file at 3 Mbit/s
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic")
 
 
 def is_image_document(doc: Document) -> bool:
