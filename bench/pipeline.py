@@ -2,7 +2,7 @@
 
 Input: 1280 x 960 JPEGs (quality 90) made from London photos (resized to 960 px and padded with
 grey), or, without the London set, a synthetic picture (no face: only decode + detect then run).
-Classifier: the bundled default (`model.classifier.DEFAULT_CLASSIFIER`, each checkout's own with
+Classifier: the bundled default (`model.cnn.classifier.DEFAULT_CLASSIFIER`, each checkout's own with
 `--against`) when present, else the paper's CNN shape with random
 weights (tests.onnx_fixtures.build_paper_shaped_classifier), which costs the same to run.
 
@@ -83,7 +83,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 def child(images: Path, model: Path, repeats: int, max_side: int | None) -> dict:
     import resource
 
-    from model.decode import DecodeLimits
+    from model.face.decode import DecodeLimits
     from model.pipeline import Screener
 
     datas = [p.read_bytes() for p in sorted(images.glob("*.jpg"))]
@@ -127,7 +127,11 @@ def child(images: Path, model: Path, repeats: int, max_side: int | None) -> dict
 
 def default_model(repo: Path) -> Path:
     """`repo`'s bundled classifier, asked of its own code (the parent imports no model/)."""
-    cmd = [sys.executable, "-c", "from model.classifier import DEFAULT_CLASSIFIER as d; print(d)"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from model.cnn.classifier import DEFAULT_CLASSIFIER as d; print(d)",
+    ]
     env = dict(os.environ, PYTHONPATH=str(repo))
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, env=env, check=True)
     return Path(done.stdout.strip())

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from db.settings import ConfigError
-from model.decode import DecodeLimits
+from model.face.decode import DecodeLimits
 
 # One catalog file per language: adding bot/locales/<code>.json adds the language.
 LANGUAGES: tuple[str, ...] = tuple(

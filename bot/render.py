@@ -7,13 +7,13 @@ that each can change on its own (finding sentences, details, notices).
 from __future__ import annotations
 
 from bot.i18n import Texts
-from model.asymmetry import MM_PER_IPD
-from model.exam import ExamResult
-from model.grader import Finding
+from model.decision.exam import ExamResult
+from model.decision.grader import Finding
+from model.decision.triage import Began, Sudden, Tier
 from model.labels import parse_label
+from model.measures.asymmetry import MM_PER_IPD
 from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
-from model.triage import Began, Sudden, Tier
 
 
 def class_name(t: Texts, name: str) -> str:
@@ -32,7 +32,7 @@ def details_line(t: Texts, probabilities: dict[str, float]) -> str:
 
 def asymmetry_sentences(t: Texts, finding: Finding | None) -> list[str]:
     """The measures model/ found outside the healthy range, in words and mm, naming the
-    person's own side. Which ones are worth a sentence is decided in model.grader."""
+    person's own side. Which ones are worth a sentence is decided in model.decision.grader."""
     if finding is None:
         return []
     return [
@@ -107,7 +107,7 @@ def onset_answer_text(
     began: Began | None,
     model: ModelInfo | None,
 ) -> str:
-    """The answer once the onset questions are done, for the tier `model.triage.onset_tier`
+    """The answer once the onset questions are done, for the tier `model.decision.triage.onset_tier`
     gave: an emergency leads with the number and the stroke signs."""
     if tier is Tier.EMERGENCY:
         if sudden is Sudden.YES:

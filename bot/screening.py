@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from db.records import ScreeningRecord
-from model.exam import ExamParams, StepMeasures
+from model.decision.exam import ExamParams, StepMeasures
+from model.decision.triage import Tier
 from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
-from model.triage import Tier
 
 
 class ScreenerLike(Protocol):

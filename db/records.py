@@ -148,7 +148,7 @@ class ExamRecord:
 @dataclass(frozen=True)
 class ExamStep:
     """A finished step: its screening (written, linked, when the exam ends) and the measures
-    the model needs to go on (`model.exam.StepMeasures.to_dict`, opaque here)."""
+    the model needs to go on (`model.decision.exam.StepMeasures.to_dict`, opaque here)."""
 
     record: ScreeningRecord
     measures: dict[str, Any]

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from model.asymmetry import MM_PER_IPD
-from model.classifier import ContractError, ModelMissingError
-from model.exam import ExamError, ExamResult
-from model.grader import Finding, GraderError
+from model.cnn.classifier import ContractError, ModelMissingError
+from model.decision.exam import ExamError, ExamResult
+from model.decision.grader import Finding, GraderError
+from model.decision.triage import Tier
+from model.measures.asymmetry import MM_PER_IPD
 from model.reasons import Reason
 from model.result import ScreeningResult
-from model.triage import Tier
 
 if TYPE_CHECKING:
     from model.pipeline import Screener

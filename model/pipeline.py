@@ -17,19 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from model.asymmetry import Measures, face_shape, measure
-from model.classifier import Classifier
-from model.decode import DecodeLimits, decode
-from model.exam import ExamParams, ExamResult, StepMeasures, examine
-from model.faces import Face
-from model.grader import Grader
-from model.landmarks import KeyPoints
-from model.locate import FaceLocator
-from model.preprocess import classifier_input
-from model.quality import QualityThresholds
+from model.cnn.classifier import Classifier
+from model.decision.exam import ExamParams, ExamResult, StepMeasures, examine
+from model.decision.grader import Grader
+from model.decision.triage import triage
+from model.face.decode import DecodeLimits, decode
+from model.face.faces import Face
+from model.face.landmarks import KeyPoints
+from model.face.locate import FaceLocator
+from model.face.preprocess import classifier_input
+from model.face.quality import QualityThresholds
+from model.measures.asymmetry import Measures, face_shape, measure
 from model.reasons import Reason, Rejected
 from model.result import FaceBox, ScreeningResult
-from model.triage import triage
 
 STAGES = ("decode", "detect", "quality", "landmarks", "preprocess", "classify", "grade")
 
@@ -156,8 +156,8 @@ class Screener(Analyser):
         brows: bytes | None = None,
         sudden_onset: bool | None = None,
     ) -> ExamResult:
-        """The FAST face test (model.exam). Never raises for bad input: a failed photo fails its
-        step with its own reason."""
+        """The FAST face test (model.decision.exam). Never raises for bad input: a failed photo
+        fails its step with its own reason."""
         photos = {"rest": rest, "smile": smile} | ({"brows": brows} if brows else {})
         steps, measures, shapes = {}, {}, {}
         for name, data in photos.items():
@@ -171,8 +171,8 @@ class Screener(Analyser):
         self, data: bytes, sudden_onset: bool | None = None
     ) -> tuple[ScreeningResult, StepMeasures | None]:
         """Screen one photo and keep what an exam needs of it (None: no face measured). The bot
-        stores the StepMeasures instead of the photo and finishes with `model.exam.examine_steps`.
-        Never raises for bad input."""
+        stores the StepMeasures instead of the photo and finishes with
+        `model.decision.exam.examine_steps`. Never raises for bad input."""
         result, found = self._screen(data, sudden_onset)
         if found.measures is None or found.mesh is None:
             return result, None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from model.grader import Finding
+from model.decision.grader import Finding
+from model.decision.triage import Tier
 from model.reasons import Reason
-from model.triage import Tier
 
 Status = Literal["ok", "rejected"]
 
@@ -46,7 +46,7 @@ class ScreeningResult:
     severity: str | None = None
     # The grader's class -> probability, best first.
     probabilities: dict[str, float] = field(default_factory=dict)
-    # Measure name -> value, IPD units (see model.asymmetry.Measures.to_dict).
+    # Measure name -> value, IPD units (see model.measures.asymmetry.Measures.to_dict).
     asymmetry: dict[str, float] = field(default_factory=dict)
     face: FaceBox | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.landmarks import KeyPoints
+from model.face.landmarks import KeyPoints
 from training.tem import (
     MOUTH_CORNER_IMAGE_LEFT,
     MOUTH_CORNER_IMAGE_RIGHT,

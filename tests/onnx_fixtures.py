@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from model.contract import ClassifierMetadata
+from model.cnn.contract import ClassifierMetadata
 from model.labels import NORMAL, PAPER_CLASSES
 
 if TYPE_CHECKING:
@@ -181,8 +181,8 @@ def build_passthrough_grader(
     then chooses the finding: a bias of 6 on a palsy class gives P(palsy) > 0.99 (a finding), on
     `normal` P(palsy) < 0.02 (no signs); no bias gives P(palsy) = 6/7 (unclear).
     """
-    from model.asymmetry import FEATURES
-    from model.grader import GraderParams
+    from model.decision.grader import GraderParams
+    from model.measures.asymmetry import FEATURES
 
     classes = tuple(classes)
     nf = len(FEATURES)

@@ -14,11 +14,11 @@ import pytest
 from bot.app import COMMANDS
 from bot.config import LANGUAGES
 from bot.i18n import catalog, placeholders
-from model.exam import Pattern, Side, Step
-from model.grader import TOLD
+from model.decision.exam import Pattern, Side, Step
+from model.decision.grader import TOLD
+from model.decision.triage import Began, Sudden, Tier
 from model.labels import NORMAL, PAPER_CLASSES, REGIONS, SEVERITIES
 from model.reasons import Reason
-from model.triage import Began, Sudden, Tier
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 ALLOWED_TAGS = {"b", "i", "code"}  # what Telegram's HTML mode takes, and all we need

@@ -18,12 +18,12 @@ from bot.render import (
     rejection,
     result_text,
 )
-from model.exam import ExamResult, SideMovement
-from model.grader import TOLD, Finding, Observation
+from model.decision.exam import ExamResult, SideMovement
+from model.decision.grader import TOLD, Finding, Observation
+from model.decision.triage import Began, Sudden, Tier, onset_tier, triage
 from model.labels import NORMAL, PAPER_CLASSES
 from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
-from model.triage import Began, Sudden, Tier, onset_tier, triage
 
 UNVALIDATED = ModelInfo("tiny", "test", "0" * 64, clinically_validated=False)
 VALIDATED = ModelInfo("tiny", "test", "0" * 64, clinically_validated=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.faces import EYE_LEFT, EYE_RIGHT, MOUTH_LEFT, MOUTH_RIGHT, FaceDetector, nms
+from model.face.faces import EYE_LEFT, EYE_RIGHT, MOUTH_LEFT, MOUTH_RIGHT, FaceDetector, nms
 from training.tem import (
     MOUTH_CORNER_IMAGE_LEFT,
     MOUTH_CORNER_IMAGE_RIGHT,

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model import affine
-from model.decode import decode
-from model.faces import FaceDetector
-from model.landmarks import EYE_CONTOUR, LandmarkModel, key_points
+from model.face import affine
+from model.face.decode import decode
+from model.face.faces import FaceDetector
+from model.face.landmarks import EYE_CONTOUR, LandmarkModel, key_points
 from tests.london_truth import BASELINE_ERROR, errors, four_points, template
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.asymmetry import FEATURES, measure
-from model.decode import decode_image
-from model.faces import FaceDetector
-from model.landmarks import LandmarkModel
-from model.quality import main_face
+from model.face.decode import decode_image
+from model.face.faces import FaceDetector
+from model.face.landmarks import LandmarkModel
+from model.face.quality import main_face
+from model.measures.asymmetry import FEATURES, measure
 from tests.model_images import jpeg, london
 from training.tem import inter_pupil_distance, read_tem
 from training.warp import warp_image

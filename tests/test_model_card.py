@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from model.classifier import DEFAULT_CLASSIFIER, Classifier, sha256_of
+from model.cnn.classifier import DEFAULT_CLASSIFIER, Classifier, sha256_of
 
 ASSETS = DEFAULT_CLASSIFIER.parent
 CARD = ASSETS / "MODEL_CARD.md"

@@ -12,7 +12,7 @@ import numpy as np
 import onnx
 import pytest
 
-from model.classifier import Classifier, ContractError, ModelMissingError
+from model.cnn.classifier import Classifier, ContractError, ModelMissingError
 from model.labels import NORMAL, PAPER_CLASSES
 from tests.onnx_fixtures import build_tiny_classifier
 

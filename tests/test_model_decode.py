@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from model.decode import DecodeLimits, decode, decode_image
+from model.face.decode import DecodeLimits, decode, decode_image
 from model.reasons import Reason, Rejected
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from model.exam import ExamError, ExamParams, StepMeasures, examine_steps
+from model.decision.exam import ExamError, ExamParams, StepMeasures, examine_steps
+from model.decision.triage import Tier
 from model.pipeline import Screener
 from model.reasons import Reason
-from model.triage import Tier
 from tests.exam_photos import PERSON, exam_photos
 from tests.model_images import jpeg
 

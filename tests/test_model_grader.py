@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.grader import DEFAULT_GRADER, Grader, GraderError, GraderParams
+from model.decision.grader import DEFAULT_GRADER, Grader, GraderError, GraderParams
+from model.decision.triage import Tier
 from model.pipeline import Screener
-from model.triage import Tier
 from tests.model_images import jpeg
 from tests.test_model_asymmetry import TEM_MOUTH_LEFT, _warped
 

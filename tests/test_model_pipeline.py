@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from model.classifier import ModelMissingError
-from model.decode import DecodeLimits
-from model.landmarks import key_points
+from model.cnn.classifier import ModelMissingError
+from model.decision.triage import Tier
+from model.face.decode import DecodeLimits
+from model.face.landmarks import key_points
+from model.face.preprocess import eye_positions
+from model.face.quality import QualityThresholds
 from model.pipeline import Screener
-from model.preprocess import eye_positions
-from model.quality import QualityThresholds
 from model.reasons import Reason, Rejected
-from model.triage import Tier
 from tests.model_images import far_away, jpeg, london, relit, side_by_side
 from tests.onnx_fixtures import build_tiny_classifier, passthrough_screener
 

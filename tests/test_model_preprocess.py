@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.preprocess import classifier_input, eye_positions
+from model.face.preprocess import classifier_input, eye_positions
 from training.tem import PUPIL_IMAGE_LEFT, PUPIL_IMAGE_RIGHT, read_tem
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.decode import decode_image
-from model.faces import Face, FaceDetector
-from model.landmarks import LandmarkModel, key_points
-from model.quality import QualityThresholds, check_pose, check_quality, pose
+from model.face.decode import decode_image
+from model.face.faces import Face, FaceDetector
+from model.face.landmarks import LandmarkModel, key_points
+from model.face.quality import QualityThresholds, check_pose, check_quality, pose
 from model.reasons import Reason, Rejected
 from tests.model_images import blurred, far_away, jpeg, london, relit, side_by_side
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.triage import Began, Sudden, Tier, exam_tier, onset_tier, triage
+from model.decision.triage import Began, Sudden, Tier, exam_tier, onset_tier, triage
 
 E, U, S, N, R = Tier.EMERGENCY, Tier.URGENT, Tier.SOON, Tier.NO_SIGNS, Tier.RETAKE
 

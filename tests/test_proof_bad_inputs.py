@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from model.decision.triage import Tier
 from model.pipeline import Screener
 from model.reasons import Reason
 from model.result import ScreeningResult
-from model.triage import Tier
 from tests.model_images import london
 from tests.onnx_fixtures import build_tiny_classifier, passthrough_screener
 from tests.test_model_decode import _grey_png

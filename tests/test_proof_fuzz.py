@@ -22,10 +22,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from model.decode import decode_image
+from model.decision.triage import Tier
+from model.face.decode import decode_image
 from model.pipeline import Screener
 from model.reasons import Reason, Rejected
-from model.triage import Tier
 from tests.conftest import LONDON
 from tests.model_images import jpeg, london
 from tests.onnx_fixtures import build_tiny_classifier, passthrough_screener

@@ -17,7 +17,7 @@ def model_copy(tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.mark.parametrize("name", ["quality.py", "asymmetry.py", "pipeline.py"])
+@pytest.mark.parametrize("name", ["face/quality.py", "measures/asymmetry.py", "pipeline.py"])
 def test_changing_any_model_module_changes_the_key(model_copy: Path, name: str) -> None:
     before = model_digest(model_copy).hexdigest()
     path = model_copy / name

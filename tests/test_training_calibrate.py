@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from model.classifier import Classifier
+from model.cnn.classifier import Classifier
 from tests.onnx_fixtures import build_tiny_classifier
 from training.calibrate import apply_temperature, calibration_report, fit_temperature, nll
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from model.decode import decode_image
-from model.preprocess import classifier_input
+from model.face.decode import decode_image
+from model.face.preprocess import classifier_input
 from training.dataset import TRAIN_LIMITS, list_directory, prepare
 
 

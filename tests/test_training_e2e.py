@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.classifier import Classifier
+from model.cnn.classifier import Classifier
 from training.dataset import list_directory
 
 pytestmark = pytest.mark.train

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from model.exam import ExamParams
+from model.decision.exam import ExamParams
 from training.__main__ import main
 
 pytestmark = pytest.mark.data

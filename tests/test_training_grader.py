@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model.grader import Grader
+from model.decision.grader import Grader
 from training import grader as tg
 from training.grader_commands import evaluate, fit, load_rows
 from training.synth import build

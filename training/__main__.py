@@ -292,8 +292,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from model.classifier import Classifier
-    from model.contract import INPUT_SIZE
+    from model.cnn.classifier import Classifier
+    from model.cnn.contract import INPUT_SIZE
     from training import report
     from training.dataset import list_directory, prepare
     from training.export import ort_logits

@@ -16,8 +16,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from model.contract import ClassifierMetadata
-from model.softmax import softmax
+from model.cnn.contract import ClassifierMetadata
+from model.cnn.softmax import softmax
 from training.export import set_metadata
 from training.report import expected_calibration_error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from model.contract import INPUT_SIZE
+from model.cnn.contract import INPUT_SIZE
 
 FILTERS = (16, 32, 64, 128)
 DROPOUT = 0.25

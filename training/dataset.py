@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from model.contract import INPUT_SIZE
-from model.decode import DecodeLimits, decode_image
-from model.preprocess import classifier_input
+from model.cnn.contract import INPUT_SIZE
+from model.face.decode import DecodeLimits, decode_image
+from model.face.preprocess import classifier_input
 from model.reasons import Rejected
 from training.cache_key import model_digest
 

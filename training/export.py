@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from model.contract import ClassifierMetadata
+from model.cnn.contract import ClassifierMetadata
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
@@ -131,8 +131,8 @@ def metadata_for(
     clinical_validation: str = "none", name: str = "palsy-cnn",
     validation_subjects: list[str] | None = None,
 ) -> dict[str, str]:  # fmt: skip
-    """The ONNX metadata_props (model.contract). `validation_subjects`: the people the model never
-    trained on, so behavioural checks can use exactly those (only when the data names its
+    """The ONNX metadata_props (model.cnn.contract). `validation_subjects`: the people the model
+    never trained on, so behavioural checks can use exactly those (only when the data names its
     people)."""
     return ClassifierMetadata(
         classes=tuple(classes),

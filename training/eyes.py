@@ -1,10 +1,10 @@
-"""Locate the eyes for `classifier_input` the way serving does: model.locate.FaceLocator."""
+"""Locate the eyes for `classifier_input` the way serving does: model.face.locate.FaceLocator."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from model.locate import FaceLocator
+from model.face.locate import FaceLocator
 from model.reasons import Rejected
 
 

@@ -1,4 +1,4 @@
-"""Fit the grader (model/grader.py) and evaluate it by person-grouped cross-validation.
+"""Fit the grader (model/decision/grader.py) and evaluate it by person-grouped cross-validation.
 
 Fitting, from `training.grader_data` rows:
 - healthy scale of each measure: the 95th percentile of its size on the real London photos
@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from model.asymmetry import FEATURES, MM_PER_IPD
-from model.grader import Grader, GraderParams, design_row
+from model.decision.grader import Grader, GraderParams, design_row
+from model.decision.triage import Tier, triage
 from model.labels import NORMAL, PAPER_CLASSES, SEVERITIES, parse_label
-from model.triage import Tier, triage
+from model.measures.asymmetry import FEATURES, MM_PER_IPD
 from training.grader_data import Row
 
 CLASSES: tuple[str, ...] = (NORMAL, *PAPER_CLASSES)

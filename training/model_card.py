@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from model.classifier import sha256_of
-from model.contract import INPUT_SIZE
+from model.cnn.classifier import sha256_of
+from model.cnn.contract import INPUT_SIZE
 from training.synth import ATTRIBUTION, JITTER_IPD, MEDIAL_SHIFT, SEVERITY
 from training.train import AUGMENTATION
 
@@ -160,8 +160,8 @@ mouth-corner measure alone (AUROC 0.82 against 0.98, as reported when the grader
 
 {chr(10).join(files)}
 
-Contract (`model/contract.py`): one float32 input `[N, {INPUT_SIZE}, {INPUT_SIZE}, 3]` (RGB
-0–255, the crop made by `model.preprocess.classifier_input`), one output of logits
+Contract (`model/cnn/contract.py`): one float32 input `[N, {INPUT_SIZE}, {INPUT_SIZE}, 3]` (RGB
+0–255, the crop made by `model.face.preprocess.classifier_input`), one output of logits
 `[N, {len(val["classes"])}]`, classes in output order `{meta["classes"]}`. ONNX opset 17,
 dynamic batch. Keras vs ONNX Runtime parity over the {exp["parity_images"]} validation images:
 max |Δlogit| = {exp["parity_max_abs_logit_diff"]:.3g} (the export fails above 1e-4).

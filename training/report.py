@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from model.cnn.softmax import softmax
 from model.labels import NORMAL, parse_label
-from model.softmax import softmax
 
 ECE_BINS = 15
 

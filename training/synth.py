@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from model.face.landmarks import IRIS_CENTRE
 from model.labels import NORMAL, PAPER_CLASSES, parse_label
-from model.landmarks import IRIS_CENTRE
 from training.tem import read_tem
 from training.warp import warp_image
 
@@ -443,10 +443,10 @@ def source_jobs(london: Path) -> list[tuple[str, Path]]:
 
 
 class _MeshSource:
-    """Landmarks for photos without a template, through model.locate's FaceLocator (lazy)."""
+    """Landmarks for photos without a template, through model.face.locate's FaceLocator (lazy)."""
 
     def __init__(self) -> None:
-        from model.locate import FaceLocator
+        from model.face.locate import FaceLocator
 
         self.locator = FaceLocator()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from model.contract import INPUT_SIZE
+from model.cnn.contract import INPUT_SIZE
 from training import report, splits
 from training.dataset import Listing, Prepared, list_directory, prepare
 

@@ -1,10 +1,11 @@
 """The FAST face test in the chat: a still face, a big smile, raised eyebrows (or skipped), then
 one reply with each side's movement, the pattern and what to do.
 
-Nothing of a photo is kept: after each step the exam state in the database (db.records.ExamState)
-holds the finished steps' measures (model.exam.StepMeasures) and their screenings, so the exam
-survives a restart and any replica can go on with it. A single photo's result offers the closer
-check: its measures wait as an "offer" and become the resting step when the button is tapped.
+Nothing of a photo is kept: after each step the exam state in the database
+(db.records.ExamState) holds the finished steps' measures (model.decision.exam.StepMeasures) and
+their screenings, so the exam survives a restart and any replica can go on with it. A single
+photo's result offers the closer check: its measures wait as an "offer" and become the resting
+step when the button is tapped.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from bot.i18n import Texts
 from bot.services import Services, services
 from db.records import ExamRecord, ExamState, ExamStep, ScreeningRecord
 from db.store import StoreUnavailable, expired_record
-from model.exam import ExamResult, StepMeasures, examine_steps
+from model.decision.exam import ExamResult, StepMeasures, examine_steps
 from model.result import ScreeningResult
 
 log = logging.getLogger(__name__)

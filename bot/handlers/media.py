@@ -34,8 +34,8 @@ from bot.i18n import Texts
 from bot.screening import rejected, to_record
 from bot.services import Services, services
 from db.records import ScreeningRecord
-from model.decode import IMAGE_EXTENSIONS
-from model.exam import StepMeasures
+from model.decision.exam import StepMeasures
+from model.face.decode import IMAGE_EXTENSIONS
 from model.reasons import Reason
 from model.result import ScreeningResult
 

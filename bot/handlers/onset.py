@@ -1,6 +1,6 @@
 """The onset questions after a finding: "did it start suddenly?" (yes / no / not sure), then,
 unless it was sudden, "when did you first notice it?". The tier comes from
-`model.triage.onset_tier`; "yes" is answered at once, since a sudden droop is an emergency
+`model.decision.triage.onset_tier`; "yes" is answered at once, since a sudden droop is an emergency
 whenever it began.
 
 Each button carries everything needed (screening id, the screener's label, the first answer), so
@@ -20,9 +20,9 @@ from bot import render
 from bot.handlers.parts import changed, query_of
 from bot.i18n import Texts
 from bot.services import services
+from model.decision.triage import Began, Sudden, Tier, escalate, onset_tier
 from model.labels import parse_label
 from model.result import ScreeningResult
-from model.triage import Began, Sudden, Tier, escalate, onset_tier
 
 PREFIX = "onset:"
 _SUDDEN = {Sudden.YES: "y", Sudden.NO: "n", Sudden.UNSURE: "u"}

@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 from PIL import Image
 
-from model.affine import eye_line
+from model.face.affine import eye_line
 from model.reasons import Reason, Rejected
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601
@@ -26,7 +26,7 @@ SHARPNESS_SIZE = 128
 
 
 class DetectedFace(Protocol):
-    """What the gate needs of `model.faces.Face`."""
+    """What the gate needs of `model.face.faces.Face`."""
 
     @property
     def box(self) -> tuple[float, float, float, float]: ...

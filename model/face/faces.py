@@ -14,7 +14,7 @@ from PIL import Image
 
 from model.onnx_session import make_session
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "assets" / "face_detection_yunet_2023mar.onnx"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "assets" / "face_detection_yunet_2023mar.onnx"
 STRIDES = (8, 16, 32)
 
 # Keypoint rows of `Face.keypoints`.

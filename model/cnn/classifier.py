@@ -1,4 +1,4 @@
-"""The palsy classifier: any ONNX model that follows the classifier contract (model.contract)."""
+"""The palsy classifier: any ONNX model that follows the classifier contract (cnn.contract)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from model.contract import INPUT_SIZE, ClassifierMetadata, ContractError
+from model.cnn.contract import INPUT_SIZE, ClassifierMetadata, ContractError
+from model.cnn.softmax import softmax
 from model.onnx_session import make_session
 from model.result import ModelInfo
-from model.softmax import softmax
 
 # The int8 export by default: the shipped grader gives the CNN no weight (its output is only
 # logged), and int8 runs ~1.5 ms faster per photo, loads faster and keeps ~40 MB less resident;
 # it agrees with float32 on 99.3 % of validation images (MODEL_CARD.md). classifier.onnx, the
 # float32 original, stays beside it for PALSY_MODEL_PATH / --model.
-DEFAULT_CLASSIFIER = Path(__file__).resolve().parent / "assets" / "classifier.int8.onnx"
+DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "assets" / "classifier.int8.onnx"
 __all__ = ["INPUT_SIZE", "Classifier", "ContractError", "ModelMissingError", "sha256_of"]
 
 

@@ -20,12 +20,12 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
-from model.asymmetry import MM_PER_IPD, SHAPE_PAIRS, Measures, SideMeasures
+from model.decision.triage import Tier, exam_tier, triage
+from model.measures.asymmetry import MM_PER_IPD, SHAPE_PAIRS, Measures, SideMeasures
 from model.reasons import Reason
 from model.result import ScreeningResult
-from model.triage import Tier, exam_tier, triage
 
-DEFAULT_EXAM = Path(__file__).resolve().parent / "assets" / "exam.json"
+DEFAULT_EXAM = Path(__file__).resolve().parents[1] / "assets" / "exam.json"
 FORMAT = "palsy-exam/1"
 
 Step = Literal["rest", "smile", "brows"]

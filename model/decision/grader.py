@@ -6,8 +6,9 @@ Every number here is data, fitted by `palsy-train fit-grader` and shipped as
 constant.
 
 How a photo is graded:
-1. Each signed measure (`model.asymmetry.FEATURES`) is divided by its healthy scale (the 95th
-   percentile of its size on healthy faces), so 1.0 means "at the edge of the healthy range".
+1. Each signed measure (`model.measures.asymmetry.FEATURES`) is divided by its healthy scale
+   (the 95th percentile of its size on healthy faces), so 1.0 means "at the edge of the healthy
+   range".
 2. A multinomial logistic regression on those sizes (and optionally the CNN's log-probabilities)
    gives probabilities over the seven classes (`normal` plus the paper's six).
 3. P(palsy) = 1 - P(normal). Below `clear_below`: no signs. At or above `finding_at`: a finding.
@@ -30,11 +31,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from model.asymmetry import FEATURES, MM_PER_IPD, Measures
+from model.cnn.softmax import softmax
 from model.labels import NORMAL, REGIONS, SEVERITIES, Region, Severity, parse_label
-from model.softmax import softmax
+from model.measures.asymmetry import FEATURES, MM_PER_IPD, Measures
 
-DEFAULT_GRADER = Path(__file__).resolve().parent / "assets" / "grader.json"
+DEFAULT_GRADER = Path(__file__).resolve().parents[1] / "assets" / "grader.json"
 FORMAT = "palsy-grader/1"
 
 Side = Literal["left", "right"]

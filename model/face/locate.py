@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from model.faces import Face, FaceDetector
-from model.landmarks import KeyPoints, LandmarkModel, key_points
-from model.quality import QualityThresholds, check_pose, check_quality, main_face
+from model.face.faces import Face, FaceDetector
+from model.face.landmarks import KeyPoints, LandmarkModel, key_points
+from model.face.quality import QualityThresholds, check_pose, check_quality, main_face
 from model.reasons import Reason, Rejected
 
 

@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from model.affine import eye_line
-from model.landmarks import (
+from model.face.affine import eye_line
+from model.face.landmarks import (
     BROW_UPPER,
     EYE_CONTOUR,
     EYE_OUTER,
@@ -180,7 +180,7 @@ def _polygon_area(points: np.ndarray) -> float:
 
 
 def measure(mesh: np.ndarray) -> Measures:
-    """Measures of a 478-point mesh in image pixels (`model.landmarks.LandmarkModel`)."""
+    """Measures of a 478-point mesh in image pixels (`model.face.landmarks.LandmarkModel`)."""
     pts = np.asarray(mesh, np.float64)[:, :2]
     if len(pts) <= max(IRIS_CENTRE):
         raise ValueError(f"expected a 478-point face mesh, got {len(pts)} points")

@@ -13,8 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from PIL import Image
 
-from model import affine
-from model.contract import INPUT_SIZE
+from model.cnn.contract import INPUT_SIZE
+from model.face import affine
 
 # Square side in units of inter-eye distance, and how far below the eye midpoint its centre
 # lies. Eyes-to-chin is about 1.8 eye distances and brows sit ~0.4 above the eyes, so a side of

@@ -1,0 +1,1 @@
+"""The paper's image classifier: its ONNX contract and runtime (one input of the decision)."""

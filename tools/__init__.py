@@ -1,0 +1,1 @@
+"""Offline tools kept with the repo (never imported by the runtime packages)."""
