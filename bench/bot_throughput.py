@@ -36,13 +36,12 @@ from pathlib import Path
 
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from model.cnn.classifier import DEFAULT_CLASSIFIER as DEFAULT_MODEL
+from tests.support.bot_harness import TOKEN, bot_process
+from tests.support.fake_bot_api import FakeBotApi, FakeUser
+from tests.support.onnx_fixtures import build_tiny_classifier
 
-from model.cnn.classifier import DEFAULT_CLASSIFIER as DEFAULT_MODEL  # noqa: E402
-from tests.bot_harness import TOKEN, bot_process  # noqa: E402
-from tests.fake_bot_api import FakeBotApi, FakeUser  # noqa: E402
-from tests.onnx_fixtures import build_tiny_classifier  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london" / "neutral"
 

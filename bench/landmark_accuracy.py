@@ -26,8 +26,8 @@ from PIL import Image
 
 from model.face.faces import EYE_LEFT, EYE_RIGHT, MOUTH_LEFT, MOUTH_RIGHT, Face, FaceDetector
 from model.face.landmarks import DEFAULT_PATH, LandmarkModel, key_points
-from tests.london_truth import errors as template_errors
-from tests.london_truth import four_points, template
+from tests.support.london_truth import errors as template_errors
+from tests.support.london_truth import four_points, template
 from training.tem import PUPIL_IMAGE_LEFT, PUPIL_IMAGE_RIGHT, inter_pupil_distance, read_tem
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ Ms = tuple[float, float]
 
 
 def mesh_points(model: LandmarkModel, rgb: np.ndarray, face: Face) -> np.ndarray:
-    return four_points(key_points(model.face.landmarks(rgb, face)))
+    return four_points(key_points(model.landmarks(rgb, face)))
 
 
 def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, Ms]:

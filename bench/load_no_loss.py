@@ -29,19 +29,18 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from bench.bot_throughput import (  # noqa: E402
+from bench.bot_throughput import (
     RssSampler,
     _status_kb,
     bench_model,
     load_photos,
     summary,
 )
-from bench.pipeline import machine  # noqa: E402
-from tests.bot_harness import TOKEN, bot_process  # noqa: E402
-from tests.fake_bot_api import FakeBotApi, FakeUser  # noqa: E402
+from bench.pipeline import machine
+from tests.support.bot_harness import TOKEN, bot_process
+from tests.support.fake_bot_api import FakeBotApi, FakeUser
+
+REPO = Path(__file__).resolve().parents[1]
 
 WARMUP_PHOTOS = 6
 

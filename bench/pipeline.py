@@ -4,7 +4,7 @@ Input: 1280 x 960 JPEGs (quality 90) made from London photos (resized to 960 px 
 grey), or, without the London set, a synthetic picture (no face: only decode + detect then run).
 Classifier: the bundled default (`model.cnn.classifier.DEFAULT_CLASSIFIER`, each checkout's own with
 `--against`) when present, else the paper's CNN shape with random
-weights (tests.onnx_fixtures.build_paper_shaped_classifier), which costs the same to run.
+weights (tests.support.onnx_fixtures.build_paper_shaped_classifier), which costs the same to run.
 
 The measurement runs in a fresh child process so start-up time and peak RSS are honest (the
 parent imports onnx to build the stand-in classifier; the child imports only model/). On a busy
@@ -229,8 +229,7 @@ def main() -> int:
         if model.is_file():
             which = f"real classifier {model}"
         else:
-            sys.path.insert(0, str(REPO))
-            from tests.onnx_fixtures import build_paper_shaped_classifier
+            from tests.support.onnx_fixtures import build_paper_shaped_classifier
 
             model = build_paper_shaped_classifier(work / "paper_shaped.onnx")
             which = "stand-in: paper CNN shape, random weights (no trained classifier yet)"

@@ -4,7 +4,7 @@ Image content does not change the cost, so random images are used; the first epo
 tracing) is reported apart from the median of the rest. A real run's per-epoch times are also in
 its `history.json` ("epoch_seconds").
 
-    python bench/train_epoch.py --images 4200 --epochs 3 --threads 2
+    python -m bench.train_epoch --images 4200 --epochs 3 --threads 2
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 
 def main() -> int:
@@ -72,5 +71,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.exit(main())

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-# Database backends for tests/test_db_*.py: SQLite, and PostgreSQL when configured.
-from tests.db_backends import db_backend, sqlite_backend  # noqa: F401
+# Database backends for tests/db/: SQLite, and PostgreSQL when configured.
+from tests.support.db_backends import db_backend, sqlite_backend  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 LONDON = Path(

@@ -63,7 +63,7 @@ class DecodeLimits:
     # at full scale (up to `max_side`). With 640 a 4:3 photo's face that passes the quality gate
     # (15 % of the short side) keeps 72 decoded px or more. bench/decode_scale.py, 102 London
     # photos: landmark error 0.0157 -> 0.0159 IPD (originals), 0.0161 -> 0.0168 (150 px faces);
-    # every pinned decision (tests/data/grader_pins.json) unchanged. The sharpness gate sees
+    # every pinned decision (tests/support/data/grader_pins.json) unchanged. The sharpness gate sees
     # small faces upsampled, so it is a little stricter: 7/102 borderline blurred photos more
     # are refused (never fewer).
     min_long_side: int = 640

@@ -1,5 +1,7 @@
-"""FAST exams: the exams table, screenings.exam_id linking a step to its exam, and exam_states
-(an exam in progress). Existing screenings are kept (exam_id NULL: single photos).
+"""FAST exams: exams, exam_states and screenings.exam_id; existing rows kept.
+
+The exams table, screenings.exam_id linking a step to its exam (NULL: a single photo), and
+exam_states (an exam in progress). Alembic logs the first line, so it stays one line.
 
 Revision ID: 0002
 Revises: 0001

@@ -1,0 +1,1 @@
+"""The bot end to end through the fake Bot API, and its parts."""

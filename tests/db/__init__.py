@@ -1,0 +1,1 @@
+"""The result log on SQLite and PostgreSQL."""

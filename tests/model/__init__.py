@@ -1,0 +1,1 @@
+"""The screening core: face analysis, measures, classifier, decision, CLI."""

@@ -1,0 +1,146 @@
+"""palsy-check: JSON schema, readable report, exit statuses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model.__main__ import DISCLAIMER, NOT_VALIDATED, main
+from model.labels import NORMAL, PAPER_CLASSES
+from tests.support.model_images import jpeg, london
+from tests.support.onnx_fixtures import build_passthrough_grader, build_tiny_classifier
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+JSON_KEYS = {
+    "path",
+    "status",
+    "reason",
+    "label",
+    "region",
+    "severity",
+    "probabilities",
+    "tier",
+    "asymmetry",
+    "face",
+    "timings_ms",
+    "model",
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory, london_neutral: list[Path]) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("cli")
+    face = root / "face.jpg"
+    face.write_bytes(jpeg(london(london_neutral[9], 720)))
+    junk = root / "notes.jpg"
+    junk.write_text("not a photo")
+    return {
+        "grader": build_passthrough_grader(root / "g.json"),
+        "face": face,
+        "junk": junk,
+        "model": build_tiny_classifier(root / "m.onnx", bias={"moderate_eye": 6.0}),
+        "validated": build_tiny_classifier(
+            root / "v.onnx", bias={"normal": 6.0}, clinical_validation="prospective study, n=400"
+        ),
+    }
+
+
+def _models(files: dict[str, Path], model: str = "model") -> list[str]:
+    return ["--model", str(files[model]), "--grader", str(files["grader"])]
+
+
+def test_json_lines(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--json", *_models(files), str(files["face"]), str(files["junk"])])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    ok, bad = (json.loads(line) for line in lines)
+    assert JSON_KEYS <= set(ok) and JSON_KEYS <= set(bad)
+    assert ok["path"] == str(files["face"])
+    assert (ok["status"], ok["label"], ok["region"], ok["severity"], ok["tier"]) == (
+        "ok",
+        "moderate_eye",
+        "eye",
+        "moderate",
+        "urgent",
+    )
+    assert set(ok["probabilities"]) == {*PAPER_CLASSES, NORMAL}
+    assert {"x", "y", "width", "height"} <= set(ok["face"])
+    assert {"decode", "detect", "landmarks", "quality", "preprocess", "classify", "total"} <= set(
+        ok["timings_ms"]
+    )
+    assert set(ok["model"]) >= {"name", "version", "sha256"}
+    assert len(ok["model"]["sha256"]) == 64
+    assert isinstance(ok["asymmetry"]["mouth"], float)
+    assert (bad["status"], bad["reason"], bad["tier"]) == ("rejected", "not_image", "retake")
+    assert ok["notice"] == NOT_VALIDATED and ok["disclaimer"] == DISCLAIMER
+
+
+def test_readable_report_says_unvalidated_and_disclaims(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*_models(files), str(files["face"])]) == 0
+    out = capsys.readouterr().out
+    assert NOT_VALIDATED in out and DISCLAIMER in out
+    assert "possible moderate weakness around the eye" in out and "see a doctor today" in out
+    assert "low_confidence" not in out and "moderate_eye" not in out  # words, not codes
+
+
+def test_validated_model_has_no_notice(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*_models(files, "validated"), str(files["face"])]) == 0
+    out = capsys.readouterr().out
+    assert NOT_VALIDATED not in out and DISCLAIMER in out
+
+
+def test_missing_model_exits_nonzero_with_one_line(
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--model", str(tmp_path / "gone.onnx"), str(files["face"])]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not found" in err
+
+
+def test_unreadable_image_is_a_usage_error_but_others_still_run(
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--json", *_models(files), str(tmp_path / "x.jpg"), str(files["face"])])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert "cannot read" in captured.err
+    missing, ok = (json.loads(line) for line in captured.out.splitlines())
+    assert (missing["status"], missing["path"]) == ("error", str(tmp_path / "x.jpg"))
+    assert "cannot read" in missing["reason"] and ok["status"] == "ok"
+
+
+def test_usage_error() -> None:
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+
+
+def test_module_entry_point(files: dict[str, Path]) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model",
+            "--json",
+            "--model",
+            str(files["model"]),
+            str(files["junk"]),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["reason"] == "not_image"
+    assert "Traceback" not in proc.stderr

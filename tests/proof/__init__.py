@@ -1,0 +1,1 @@
+"""Proofs under stress: bad input, faults, load, security."""

@@ -1,0 +1,165 @@
+"""Runs the real palsy-bot Application (long polling) in a thread against the fake Bot API.
+
+Shared by the bot e2e tests and bench/bot_throughput.py:
+
+    with FakeBotApi(TOKEN) as api, RunningBot(api, tmp_dir, classifier) as bot:
+        msg = api.send_photo(user, jpeg)
+        api.wait_reply(msg)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from telegram.ext import Application
+
+from bot.app import build_application, create_services
+from bot.config import BotSettings
+from bot.runner import run
+from bot.screening import ScreenerLike
+from bot.services import Services
+from db.log import ResultLog
+from db.settings import DbSettings
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.onnx_fixtures import build_passthrough_grader
+
+TOKEN = "123456:TEST-token_abcdefghijklmnop"
+POLL_TIMEOUT_S = 5
+
+
+def bot_env(api: FakeBotApi, data_dir: Path, classifier: Path, **extra: str) -> dict[str, str]:
+    """Settings as a deployment would give them, pointing at the fake server."""
+    return {
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "TELEGRAM_FILE_BASE_URL": api.file_base_url,
+        "PALSY_DATA_DIR": str(data_dir),
+        "PALSY_PEPPER": "test-pepper-0123456789abcdef",
+        "PALSY_MODEL_PATH": str(classifier),
+        # The CNN decides in bot tests: a tiny classifier's bias picks the finding.
+        "PALSY_GRADER_PATH": str(build_passthrough_grader(classifier.with_suffix(".grader.json"))),
+        **extra,
+    }
+
+
+def bot_process(
+    api: FakeBotApi,
+    data_dir: Path,
+    classifier: Path,
+    cwd: Path,
+    stderr: int | None = None,
+    **extra: str,
+) -> subprocess.Popen:  # type: ignore[type-arg]
+    """The real `palsy-bot` process (as deployed) against the fake server; no per-user limit.
+    `extra` settings override the defaults; `stderr=subprocess.PIPE` to read its log (text)."""
+    env = {
+        **os.environ,
+        **bot_env(api, data_dir, classifier),
+        "PALSY_RATE_LIMIT_PHOTOS": "1000000",
+        "PALSY_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    script = str(Path(sys.executable).with_name("palsy-bot"))
+    return subprocess.Popen([script], env=env, cwd=cwd, stderr=stderr, text=True)
+
+
+@contextlib.contextmanager
+def preserved_logging() -> Iterator[None]:
+    """Undo what bot.logging_setup does to the root logger (pytest's handlers live there)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    names = ("httpx", "httpcore", "telegram", "alembic.runtime.plugins")
+    levels = {name: logging.getLogger(name).level for name in names}
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, old in levels.items():
+            logging.getLogger(name).setLevel(old)
+
+
+class RunningBot:
+    """`Application.run_polling` in its own thread and event loop, stopped on exit."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        screener: ScreenerLike | None = None,
+        start_timeout: float = 30.0,
+        result_log: Callable[[DbSettings], ResultLog] | None = None,
+    ) -> None:
+        """`result_log` builds the ResultLog instead of the default (fault tests: fast retries,
+        a chosen engine)."""
+        self.settings = BotSettings.from_env(env)
+        self.db_settings = DbSettings.from_env(env)
+        self.services: Services = create_services(self.settings, self.db_settings, screener)
+        if result_log is not None:
+            self.services.results.engine.dispose()  # never started: nothing else to close
+            self.services.results = result_log(self.db_settings)
+        self.app = build_application(self.services)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bot", daemon=True)
+        self._start_timeout = start_timeout
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        original = self.app.post_init
+
+        async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+            if original is not None:
+                await original(app)
+            self._started.set()
+
+        self.app.post_init = post_init
+        polling = {"poll_interval": 0, "timeout": POLL_TIMEOUT_S}
+        try:
+            run(
+                self.app,
+                self.settings,
+                stop_signals=None,
+                close_loop=True,
+                **({} if self.settings.webhook else polling),
+            )
+        except BaseException as exc:
+            self._error = exc
+            self._started.set()
+
+    def start(self) -> RunningBot:
+        self._thread.start()
+        if not self._started.wait(self._start_timeout) or self._error is not None:
+            raise RuntimeError(f"bot did not start: {self._error!r}")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._stop_when_running(), self._loop)
+        self._thread.join(30)
+        if self._error is not None:
+            raise self._error
+        if self._thread.is_alive():
+            raise RuntimeError("the bot did not stop within 30 s")
+
+    async def _stop_when_running(self) -> None:
+        # `started` fires in post_init, before PTB counts the app as running, and
+        # stop_running() does nothing in between: a stop right after start would be lost.
+        while not self.app.running:
+            await asyncio.sleep(0.01)
+        self.app.stop_running()
+
+    def __enter__(self) -> RunningBot:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Synthesis, training, export, calibration, the grader and exam fitting."""

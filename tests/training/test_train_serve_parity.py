@@ -1,0 +1,45 @@
+"""Same bytes through training's loader and serving's `Screener.prepare`: identical arrays."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.pipeline import Screener
+from tests.support.onnx_fixtures import build_tiny_classifier, passthrough_screener
+from training.dataset import list_directory, prepare
+
+
+@pytest.fixture(scope="module")
+def screener(tmp_path_factory: pytest.TempPathFactory) -> Screener:
+    return passthrough_screener(build_tiny_classifier(tmp_path_factory.mktemp("clf") / "tiny.onnx"))
+
+
+def _variants(photo: Path) -> dict[str, bytes]:
+    """The original JPEG, a smaller PNG and a rotated, re-encoded JPEG of one photo."""
+    img = Image.open(photo).convert("RGB")
+    png, jpg = io.BytesIO(), io.BytesIO()
+    img.resize((600, 600)).save(png, "PNG")
+    img.rotate(7, expand=False, fillcolor=(90, 90, 90)).save(jpg, "JPEG", quality=70)
+    return {"orig.jpg": photo.read_bytes(), "small.png": png.getvalue(), "rot.jpg": jpg.getvalue()}
+
+
+def test_loader_matches_screener(london_dir: Path, tmp_path: Path, screener: Screener) -> None:
+    photos = [london_dir / "neutral" / "003_03.jpg", london_dir / "smiling" / "010_08.jpg"]
+    expected = {}
+    for k, photo in enumerate(photos):
+        for name, data in _variants(photo).items():
+            rel = f"normal/{k}_{name}"
+            (tmp_path / "set" / "normal").mkdir(parents=True, exist_ok=True)
+            (tmp_path / "set" / rel).write_bytes(data)
+            expected[rel] = screener.prepare(data)
+    listing = list_directory(tmp_path / "set")
+    prepared = prepare(listing, size=224, cache_dir=tmp_path / "cache", progress=False)
+    assert prepared.face_found.all()
+    for i, rel in enumerate(listing.files):
+        assert prepared.images[i].dtype == np.uint8
+        assert np.array_equal(prepared.images[i], expected[rel]), rel
