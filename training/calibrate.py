@@ -10,6 +10,7 @@ The argmax, and so the accuracy, is unchanged.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from onnx import helper, numpy_helper
 
 from model.contract import ClassifierMetadata
 from model.softmax import softmax
-from training.export import set_metadata
+from training.export import ort_logits, set_metadata
 from training.report import expected_calibration_error
 
 # Search range for T; the upper end is "as flat as makes no difference" for 7 classes.
@@ -91,3 +92,21 @@ def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: floa
         "before": summary(1.0),
         "after": summary(temperature),
     }
+
+
+def calibrate_run(run: Path, models: list[Path]) -> dict[str, dict]:
+    """`palsy-train calibrate`: fit T per model on the run's validation images, bake it into each
+    file in place; writes and returns the run's calibration.json (by file name)."""
+    from training.train import run_data
+
+    data, val = run_data(run)
+    images, labels = data.prepared.images[val], data.listing.labels[val]
+    out = {}
+    for path in models:
+        logits = ort_logits(path, images)
+        temperature = fit_temperature(logits, labels)
+        report = calibration_report(logits, labels, temperature)
+        apply_temperature(path, path, temperature, report)
+        out[path.name] = report
+    (run / "calibration.json").write_text(json.dumps(out, indent=2) + "\n")
+    return out

@@ -54,6 +54,18 @@ def load(cfg: TrainConfig) -> Data:
     return Data(listing, prepared, splits.hashes(prepared.images), listing.subjects())
 
 
+def run_data(run: Path) -> tuple[Data, list[int]]:
+    """A finished run's dataset (from its cache) and its validation indices."""
+    import json
+
+    conf = json.loads((run / "report.json").read_text())["config"]
+    cfg = TrainConfig(
+        data=Path(conf["data"]), out=run, size=int(conf["size"]),
+        cache_dir=Path(conf["cache_dir"]) if conf["cache_dir"] else None,
+    )  # fmt: skip
+    return load(cfg), json.loads((run / "split.json").read_text())["validation"]
+
+
 def make_split(cfg: TrainConfig, data: Data) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The chosen split, plus leakage figures for both the paper split and the grouped split."""
     n = len(data.listing.files)
