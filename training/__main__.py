@@ -19,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+from training.run import to_json
 from training.synth import default_workers
 
 DEFAULT_DESCRIPTION = (
@@ -227,7 +228,7 @@ def _export(args: argparse.Namespace) -> int:
     except ParityError as exc:
         print(f"palsy-train export: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(summary, indent=2))
+    print(json.dumps(to_json(summary), indent=2))
     return 0
 
 
@@ -247,7 +248,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from training.calibrate import calibrate_run
 
-    print(json.dumps(calibrate_run(args.run, args.model), indent=2))
+    done = calibrate_run(args.run, args.model)
+    print(json.dumps({name: to_json(c) for name, c in done.items()}, indent=2))
     return 0
 
 

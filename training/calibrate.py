@@ -10,7 +10,6 @@ The argmax, and so the accuracy, is unchanged.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,8 @@ from onnx import helper, numpy_helper
 from model.contract import ClassifierMetadata
 from model.softmax import softmax
 from training.export import ort_logits, set_metadata
-from training.report import expected_calibration_error
+from training.report import expected_calibration_error, write_json
+from training.run import CALIBRATION, Calibration, Run, record, to_json
 
 # Search range for T; the upper end is "as flat as makes no difference" for 7 classes.
 T_MIN, T_MAX = 0.05, 1000.0
@@ -94,19 +94,18 @@ def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: floa
     }
 
 
-def calibrate_run(run: Path, models: list[Path]) -> dict[str, dict]:
+def calibrate_run(path: Path, models: list[Path]) -> dict[str, Calibration]:
     """`palsy-train calibrate`: fit T per model on the run's validation images, bake it into each
     file in place; writes and returns the run's calibration.json (by file name)."""
-    from training.train import run_data
-
-    data, val = run_data(run)
+    run = Run.load(path)
+    data, val = run.data(), run.split.validation
     images, labels = data.prepared.images[val], data.listing.labels[val]
     out = {}
-    for path in models:
-        logits = ort_logits(path, images)
+    for model in models:
+        logits = ort_logits(model, images)
         temperature = fit_temperature(logits, labels)
         report = calibration_report(logits, labels, temperature)
-        apply_temperature(path, path, temperature, report)
-        out[path.name] = report
-    (run / "calibration.json").write_text(json.dumps(out, indent=2) + "\n")
+        apply_temperature(model, model, temperature, report)
+        out[model.name] = record(Calibration, report)
+    write_json(path / CALIBRATION, {name: to_json(c) for name, c in out.items()})
     return out

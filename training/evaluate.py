@@ -3,7 +3,6 @@ Runtime (what serving runs), on a run's validation images, a fresh split, or eve
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from model.contract import INPUT_SIZE
 from training import report, splits
 from training.dataset import list_directory, prepare
 from training.export import ort_logits
+from training.run import Run
 from training.train import Data, TrainConfig, make_split
 
 
@@ -33,7 +33,7 @@ def evaluate(
     if every:
         idx = list(range(len(listing.files)))
     elif run is not None:
-        idx = json.loads((run / "split.json").read_text())["validation"]
+        idx = Run.load(run).split.validation
     else:
         fresh = Data(listing, prepared, splits.hashes(prepared.images), listing.subjects())
         idx = sorted(map(int, make_split(TrainConfig(data=data, out=Path("."), split=split),

@@ -9,7 +9,6 @@ Optional int8 variant: dynamic quantisation of the MatMul ops only.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from model.contract import ClassifierMetadata
+from training.report import write_json
+from training.run import EXPORT, Export, Int8Export, Report, Run, record, to_json
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
@@ -149,57 +150,46 @@ def metadata_for(
 COARSE = ("region_accuracy", "sensitivity", "specificity")
 
 
-def headline(report: dict[str, Any]) -> dict[str, Any]:
+def headline(report: Report) -> dict[str, Any]:
     """The run's figures that travel in the ONNX metadata (`metrics`)."""
-    val = report["validation"]
-    split = report["split"]
+    val, split = report.validation, report.split
+    coarse = {k: getattr(val, k) for k in COARSE}
     return {
-        "split": split["used"],
-        "validation_images": val["n"],
-        "accuracy": round(val["accuracy"], 4),
-        "macro_f1": round(val["macro_f1"], 4),
-        "loss": round(val["loss"], 4),
-        "ece": round(val["ece"], 4),
-        **{k: round(val[k], 4) for k in COARSE if k in val},
-        "epochs": report["epochs_run"],
-        "paper_split_val_with_near_duplicate_in_train": split["paper"]["near_duplicate_in_train"],
+        "split": split.used,
+        "validation_images": val.n,
+        "accuracy": round(val.accuracy, 4),
+        "macro_f1": round(val.macro_f1, 4),
+        "loss": round(val.loss, 4),
+        "ece": round(val.ece, 4),
+        **{k: round(v, 4) for k, v in coarse.items() if v is not None},
+        "epochs": report.epochs_run,
+        "paper_split_val_with_near_duplicate_in_train": split.paper.near_duplicate_in_train,
     }
 
 
-def held_out(run: Path, subjects: list[str] | None) -> list[str] | None:
-    """People with validation images and no training image (a random split may have none)."""
-    if not subjects:
-        return None
-    split = json.loads((run / "split.json").read_text())
-    trained = {subjects[i] for i in split["train"]}
-    return sorted({subjects[i] for i in split["validation"]} - trained)
-
-
 def export_run(
-    run: Path, out: Path, int8: Path | None = None, version: str | None = None,
+    path: Path, out: Path, int8: Path | None = None, version: str | None = None,
     description: str = "", clinical_validation: str = "none",
-) -> dict[str, Any]:  # fmt: skip
+) -> Export:  # fmt: skip
     """`palsy-train export`: the run's final model to ONNX, parity-checked on its validation
     images (raises `ParityError`); writes and returns the run's export.json."""
     import keras
 
-    from training.train import run_data
-
-    rep = json.loads((run / "report.json").read_text())
-    data, val = run_data(run)
-    model = keras.models.load_model(run / "model.keras")
+    run = Run.load(path)
+    data, val = run.data(), run.split.validation
+    model = keras.models.load_model(run.model_path)
     meta = metadata_for(
-        data.listing.class_names, version or run.name, description, headline(rep),
-        clinical_validation, validation_subjects=held_out(run, data.subjects),
+        data.listing.class_names, version or run.name, description, headline(run.report),
+        clinical_validation, validation_subjects=run.held_out(data.subjects),
     )  # fmt: skip
     res = export(model, data.prepared.images[val], out, meta, int8, data.listing.labels[val])
-    summary = {
-        "onnx": str(res.path),
-        "bytes": res.path.stat().st_size,
-        "parity_max_abs_logit_diff": res.max_abs_logit_diff,
-        "parity_images": res.n_checked,
-        "int8": res.int8,
-        "metadata": meta,
-    }
-    (run / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary = Export(
+        onnx=res.path,
+        bytes=res.path.stat().st_size,
+        parity_max_abs_logit_diff=res.max_abs_logit_diff,
+        parity_images=res.n_checked,
+        int8=None if res.int8 is None else record(Int8Export, res.int8),
+        metadata=meta,
+    )
+    write_json(path / EXPORT, to_json(summary))
     return summary
