@@ -20,7 +20,7 @@ from model.contract import ClassifierMetadata
 from model.softmax import softmax
 from training.export import ort_logits, set_metadata
 from training.report import expected_calibration_error, write_json
-from training.run import CALIBRATION, Calibration, Run, record, to_json
+from training.run import CALIBRATION, CONFIDENT, CONFIDENT_KEY, Calibration, Run, record, to_json
 
 # Search range for T; the upper end is "as flat as makes no difference" for 7 classes.
 T_MIN, T_MAX = 0.05, 1000.0
@@ -83,7 +83,7 @@ def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: floa
             "nll": round(nll(logits, labels, t), 4),
             "ece": round(expected_calibration_error(p, labels), 4),
             "mean_top_probability": round(float(top.mean()), 4),
-            "share_top_probability_ge_0.5": round(float((top >= 0.5).mean()), 4),
+            CONFIDENT_KEY: round(float((top >= CONFIDENT).mean()), 4),
         }
 
     return {

@@ -174,6 +174,7 @@ class Report:
     epochs_run: int
     seconds_per_epoch_median: float | None = None
     preprocess_seconds: float | None = None
+    parameters: int | None = None  # of the Keras model (older runs: count `Run.parameters`)
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,11 @@ class Export:
     metadata: dict[str, str]  # the ONNX metadata_props (model.contract.ClassifierMetadata)
 
 
+# The calibration figures count the images whose top probability reaches this.
+CONFIDENT = 0.5
+CONFIDENT_KEY = f"share_top_probability_ge_{CONFIDENT:g}"
+
+
 @dataclass(frozen=True)
 class Calibrated:
     """Calibration figures at one temperature (`calibrate.calibration_report`)."""
@@ -204,7 +210,7 @@ class Calibrated:
     nll: float
     ece: float
     mean_top_probability: float
-    share_top_probability_ge_half: float = field(metadata={"key": "share_top_probability_ge_0.5"})
+    share_top_probability_ge_confident: float = field(metadata={"key": CONFIDENT_KEY})
 
 
 @dataclass(frozen=True)
@@ -252,6 +258,14 @@ class Run:
     @property
     def model_path(self) -> Path:
         return self.path / MODEL
+
+    def parameters(self) -> int:
+        """The network's parameter count: from the report, or (older runs) from the model."""
+        if self.report.parameters is not None:
+            return self.report.parameters
+        import keras
+
+        return int(keras.models.load_model(self.model_path).count_params())
 
     def data(self) -> Data:
         """The run's dataset, prepared as training saw it (from the preprocessing cache)."""

@@ -10,11 +10,12 @@ landmarks and warping the image with `training.warp`:
 - mouth classes: the mouth corner drops and moves slightly towards the midline; the lip contours
   on that side follow it (more near the corner) and are flattened towards their centre line.
 
-All displacements are in units of the inter-pupil distance (IPD); the ranges are in `SEVERITY`
-and documented in training/README and the model card. Every image, `normal` included, gets a
-small independent jitter on both sides (natural asymmetry) and goes through the same warp, so the
-warp's resampling itself carries no label. Control points come from the hand-placed .tem templates
-for neutral photos and from model/'s landmark model for smiling photos (they have no template).
+All displacements are in units of the inter-pupil distance (IPD); every number is in `Settings`
+(`SETTINGS`), which the model card (training/model_card.py) prints. Every image, `normal`
+included, gets a small independent jitter on both sides (natural asymmetry) and goes through
+the same warp, so the warp's resampling itself carries no label. Control points come from the
+hand-placed .tem templates for neutral photos and from model/'s landmark model for smiling photos
+(they have no template).
 
 Then each image gets a random background (the studio grey is keyed out), framing (scale, shift,
 small rotation), lighting, colour, optional occluders (glasses, a hand at the chin), blur, noise and
@@ -40,24 +41,54 @@ from training.tem import read_tem
 from training.warp import warp_image
 
 CLASSES: tuple[str, ...] = (*PAPER_CLASSES, NORMAL)
-WORK_SIZE = 512  # generated images are WORK_SIZE x WORK_SIZE
 
-# Displacement ranges in IPD units; gaps between severities keep the labels apart.
-# eye: (upper lid rise, lower lid drop, brow drop); mouth: (corner drop, flattening fraction).
-SEVERITY: dict[str, dict[str, tuple[tuple[float, float], ...]]] = {
-    "eye": {
-        "mild": ((0.025, 0.035), (0.060, 0.090), (0.080, 0.120)),
-        "moderate": ((0.045, 0.060), (0.110, 0.150), (0.150, 0.200)),
-        "severe": ((0.070, 0.090), (0.170, 0.220), (0.240, 0.300)),
-    },
-    "mouth": {
-        "mild": ((0.070, 0.100), (0.30, 0.45)),
-        "moderate": ((0.130, 0.180), (0.50, 0.65)),
-        "severe": ((0.220, 0.300), (0.70, 0.90)),
-    },
-}
-JITTER_IPD = 0.006  # natural asymmetry: per-group random shift on both sides, every class
-MEDIAL_SHIFT = 0.25  # the drooping corner also moves this fraction of its drop towards the midline
+Ranges = tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every number that shapes the synthetic set; the model card prints these same numbers.
+
+    Displacements are in IPD units. `severity`: eye (upper lid rise, lower lid drop, brow drop),
+    mouth (corner drop, flattening fraction); gaps between severities keep the labels apart.
+    """
+
+    work_size: int = 512  # generated images are work_size x work_size
+    severity: dict[str, dict[str, Ranges]] = field(
+        default_factory=lambda: {
+            "eye": {
+                "mild": ((0.025, 0.035), (0.060, 0.090), (0.080, 0.120)),
+                "moderate": ((0.045, 0.060), (0.110, 0.150), (0.150, 0.200)),
+                "severe": ((0.070, 0.090), (0.170, 0.220), (0.240, 0.300)),
+            },
+            "mouth": {
+                "mild": ((0.070, 0.100), (0.30, 0.45)),
+                "moderate": ((0.130, 0.180), (0.50, 0.65)),
+                "severe": ((0.220, 0.300), (0.70, 0.90)),
+            },
+        }
+    )
+    jitter_ipd: float = 0.006  # natural asymmetry: per-group random shift on both sides
+    medial_shift: float = 0.25  # the drooping corner moves this fraction of its drop medially
+    outer_corner_follows: float = 0.3  # of the lower lid's drop
+    under_eye_follows: float = 0.5  # of the lower lid's drop
+    # Appearance: framing, occluders, degradation (chances are per image).
+    scale: tuple[float, float] = (0.8, 1.15)
+    shift: float = 0.06  # of the image size, each axis
+    rotation_deg: float = 8.0
+    glasses: float = 0.2
+    hand: float = 0.12
+    blur: float = 0.5
+    noise: float = 0.5
+    jpeg_quality: tuple[int, int] = (40, 95)
+
+
+SETTINGS = Settings()
+# The names the rest of the project (and its tests) use.
+WORK_SIZE = SETTINGS.work_size
+SEVERITY = SETTINGS.severity
+JITTER_IPD = SETTINGS.jitter_ipd
+MEDIAL_SHIFT = SETTINGS.medial_shift
 
 ATTRIBUTION = (
     "Face images: DeBruine & Jones (2017), Face Research Lab London Set, CC BY 4.0, "
@@ -196,9 +227,9 @@ def _palsy_shift(fp: FacePoints, name: str, side: int, pts: np.ndarray, palsy: P
         elif name == "lower_lid":
             shift[:, 1] = p["lid_drop"] * ipd * bell
         elif name == "outer_corner":
-            shift[:, 1] = 0.3 * p["lid_drop"] * ipd
+            shift[:, 1] = SETTINGS.outer_corner_follows * p["lid_drop"] * ipd
         elif name == "under_eye":
-            shift[:, 1] = 0.5 * p["lid_drop"] * ipd
+            shift[:, 1] = SETTINGS.under_eye_follows * p["lid_drop"] * ipd
         elif name == "brow":
             # The lateral brow droops more than the medial end.
             mid_x = fp.pupils[:, 0].mean()
@@ -322,9 +353,9 @@ def frame(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random scale, shift and small rotation of image, mask and points (same affine)."""
     size = rgb.shape[0]
-    scale = rng.uniform(0.8, 1.15)
-    angle = math.radians(rng.uniform(-8, 8))
-    shift = rng.uniform(-0.06, 0.06, 2) * size
+    scale = rng.uniform(*SETTINGS.scale)
+    angle = math.radians(rng.uniform(-SETTINGS.rotation_deg, SETTINGS.rotation_deg))
+    shift = rng.uniform(-SETTINGS.shift, SETTINGS.shift, 2) * size
     c = size / 2.0
     # Output -> input map (what PIL's AFFINE wants): x_in = A^-1 (x_out - c - shift) + c.
     cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
@@ -418,18 +449,19 @@ def render(source: Source, palsy: Palsy, rng: np.random.Generator) -> tuple[Imag
     alpha = (mask.astype(np.float64) / 255.0)[..., None]
     img = face * alpha + random_background(rng, WORK_SIZE) * (1 - alpha)
     pil = Image.fromarray(relight(img, rng).astype(np.uint8))
-    if rng.random() < 0.2:
+    if rng.random() < SETTINGS.glasses:
         add_glasses(pil, key[:2], rng)
-    if rng.random() < 0.12:
+    if rng.random() < SETTINGS.hand:
         add_hand(pil, key[:2], float(key[2:, 1].max()), rng)
-    if rng.random() < 0.5:
+    if rng.random() < SETTINGS.blur:
         pil = pil.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.6))))
-    if rng.random() < 0.5:
+    if rng.random() < SETTINGS.noise:
         noisy = np.asarray(pil, np.float64) + rng.normal(
             0, rng.uniform(1, 6), (WORK_SIZE, WORK_SIZE, 3)
         )
         pil = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
-    return pil, int(rng.integers(40, 96))
+    low, high = SETTINGS.jpeg_quality
+    return pil, int(rng.integers(low, high + 1))
 
 
 # --- the whole set ---------------------------------------------------------------------------

@@ -262,6 +262,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         "epochs_run": len(secs),
         "seconds_per_epoch_median": float(np.median(secs)) if secs else None,
         "preprocess_seconds": prep_seconds,
+        "parameters": int(model.count_params()),
     }
     report.write_json(cfg.out / folder.REPORT, out)
     report.plot_history(history, cfg.out, f"({cfg.split} split)")
