@@ -19,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+from training.run import to_json
 from training.synth import default_workers
 
 DEFAULT_DESCRIPTION = (
@@ -218,134 +219,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-COARSE = ("region_accuracy", "sensitivity", "specificity")
-
-
-def headline(report: dict) -> dict:
-    val = report["validation"]
-    split = report["split"]
-    return {
-        "split": split["used"],
-        "validation_images": val["n"],
-        "accuracy": round(val["accuracy"], 4),
-        "macro_f1": round(val["macro_f1"], 4),
-        "loss": round(val["loss"], 4),
-        "ece": round(val["ece"], 4),
-        **{k: round(val[k], 4) for k in COARSE if k in val},
-        "epochs": report["epochs_run"],
-        "paper_split_val_with_near_duplicate_in_train": split["paper"]["near_duplicate_in_train"],
-    }
-
-
-def _run_data(run: Path):  # type: ignore[no-untyped-def]
-    """The run's dataset (from its cache) and its validation indices."""
-    from training.train import TrainConfig, load
-
-    conf = json.loads((run / "report.json").read_text())["config"]
-    cfg = TrainConfig(
-        data=Path(conf["data"]), out=run, size=int(conf["size"]),
-        cache_dir=Path(conf["cache_dir"]) if conf["cache_dir"] else None,
-    )  # fmt: skip
-    return load(cfg), json.loads((run / "split.json").read_text())["validation"]
-
-
-def _held_out(run: Path, subjects: list[str] | None) -> list[str] | None:
-    """People with validation images and no training image (a random split may have none)."""
-    if not subjects:
-        return None
-    split = json.loads((run / "split.json").read_text())
-    trained = {subjects[i] for i in split["train"]}
-    return sorted({subjects[i] for i in split["validation"]} - trained)
-
-
 def _export(args: argparse.Namespace) -> int:
-    import keras
+    from training.export import ParityError, export_run
 
-    from training.export import ParityError, export, metadata_for
-
-    rep = json.loads((args.run / "report.json").read_text())
-    data, val = _run_data(args.run)
-    model = keras.models.load_model(args.run / "model.keras")
-    meta = metadata_for(
-        data.listing.class_names, args.version or args.run.name, args.description,
-        headline(rep), args.clinical_validation,
-        validation_subjects=_held_out(args.run, data.subjects),
-    )  # fmt: skip
     try:
-        res = export(
-            model, data.prepared.images[val], args.out, meta, args.int8, data.listing.labels[val]
-        )
+        summary = export_run(args.run, args.out, args.int8, args.version, args.description,
+                             args.clinical_validation)  # fmt: skip
     except ParityError as exc:
         print(f"palsy-train export: {exc}", file=sys.stderr)
         return 1
-    summary = {
-        "onnx": str(res.path),
-        "bytes": res.path.stat().st_size,
-        "parity_max_abs_logit_diff": res.max_abs_logit_diff,
-        "parity_images": res.n_checked,
-        "int8": res.int8,
-        "metadata": meta,
-    }
-    (args.run / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary, indent=2))
+    print(json.dumps(to_json(summary), indent=2))
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from model.cnn.classifier import Classifier
-    from model.cnn.contract import INPUT_SIZE
-    from training import report
-    from training.dataset import list_directory, prepare
-    from training.export import ort_logits
-    from training.train import Data as TrainData
-    from training.train import TrainConfig, make_split
+    from training.evaluate import ClassMismatch, evaluate
 
-    clf = Classifier(args.model)
-    listing = list_directory(args.data)
-    prepared = prepare(listing, INPUT_SIZE, args.cache)
-    if list(clf.classes) != listing.class_names:
-        print(
-            f"palsy-train: model classes {clf.classes} != folders {listing.class_names}",
-            file=sys.stderr,
-        )
+    try:
+        result = evaluate(args.model, args.data, args.run, args.all, args.split, args.out,
+                          args.cache)  # fmt: skip
+    except ClassMismatch as exc:
+        print(f"palsy-train: {exc}", file=sys.stderr)
         return 2
-    if args.all:
-        idx = list(range(len(listing.files)))
-    elif args.run:
-        idx = json.loads((args.run / "split.json").read_text())["validation"]
-    else:
-        from training.splits import hashes
-
-        data = TrainData(listing, prepared, hashes(prepared.images), listing.subjects())
-        cfg = TrainConfig(data=args.data, out=Path("."), split=args.split)
-        idx = sorted(map(int, make_split(cfg, data)[1]))
-    logits = ort_logits(args.model, prepared.images[idx])
-    result = report.metrics(logits, listing.labels[idx], listing.class_names)
-    result["faces_not_found"] = prepared.faces_not_found
-    if args.out:
-        report.write_json(args.out / "evaluation.json", result)
-        report.plot_confusion(
-            result["confusion_matrix"], result["classes"], args.out / "confusion.png"
-        )
     print(json.dumps({k: v for k, v in result.items() if k != "per_class"}, indent=2))
     return 0
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from training.calibrate import apply_temperature, calibration_report, fit_temperature
-    from training.export import ort_logits
+    from training.calibrate import calibrate_run
 
-    data, val = _run_data(args.run)
-    images, labels = data.prepared.images[val], data.listing.labels[val]
-    out = {}
-    for path in args.model:
-        logits = ort_logits(path, images)
-        temperature = fit_temperature(logits, labels)
-        report = calibration_report(logits, labels, temperature)
-        apply_temperature(path, path, temperature, report)
-        out[path.name] = report
-    (args.run / "calibration.json").write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+    done = calibrate_run(args.run, args.model)
+    print(json.dumps({name: to_json(c) for name, c in done.items()}, indent=2))
     return 0
 
 

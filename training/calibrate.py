@@ -18,8 +18,9 @@ from onnx import helper, numpy_helper
 
 from model.cnn.contract import ClassifierMetadata
 from model.cnn.softmax import softmax
-from training.export import set_metadata
-from training.report import expected_calibration_error
+from training.export import ort_logits, set_metadata
+from training.report import expected_calibration_error, write_json
+from training.run import CALIBRATION, CONFIDENT, CONFIDENT_KEY, Calibration, Run, record, to_json
 
 # Search range for T; the upper end is "as flat as makes no difference" for 7 classes.
 T_MIN, T_MAX = 0.05, 1000.0
@@ -82,7 +83,7 @@ def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: floa
             "nll": round(nll(logits, labels, t), 4),
             "ece": round(expected_calibration_error(p, labels), 4),
             "mean_top_probability": round(float(top.mean()), 4),
-            "share_top_probability_ge_0.5": round(float((top >= 0.5).mean()), 4),
+            CONFIDENT_KEY: round(float((top >= CONFIDENT).mean()), 4),
         }
 
     return {
@@ -91,3 +92,20 @@ def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: floa
         "before": summary(1.0),
         "after": summary(temperature),
     }
+
+
+def calibrate_run(path: Path, models: list[Path]) -> dict[str, Calibration]:
+    """`palsy-train calibrate`: fit T per model on the run's validation images, bake it into each
+    file in place; writes and returns the run's calibration.json (by file name)."""
+    run = Run.load(path)
+    data, val = run.data(), run.split.validation
+    images, labels = data.prepared.images[val], data.listing.labels[val]
+    out = {}
+    for model in models:
+        logits = ort_logits(model, images)
+        temperature = fit_temperature(logits, labels)
+        report = calibration_report(logits, labels, temperature)
+        apply_temperature(model, model, temperature, report)
+        out[model.name] = record(Calibration, report)
+    write_json(path / CALIBRATION, {name: to_json(c) for name, c in out.items()})
+    return out

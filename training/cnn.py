@@ -1,13 +1,17 @@
-"""The paper's CNN (Dua & Sharma 2025) in Keras. Imports TensorFlow: training code only."""
+"""The paper's CNN (Dua & Sharma 2025) in Keras. Building it imports TensorFlow; its settings
+(read by the model card) do not."""
 
 from __future__ import annotations
 
-import keras
-from keras import layers
+from typing import TYPE_CHECKING
 
 from model.cnn.contract import INPUT_SIZE
 
+if TYPE_CHECKING:
+    import keras
+
 FILTERS = (16, 32, 64, 128)
+KERNEL = 3
 DROPOUT = 0.25
 DENSE_UNITS = 256
 
@@ -15,10 +19,13 @@ DENSE_UNITS = 256
 def paper_cnn(n_classes: int, size: int = INPUT_SIZE) -> keras.Model:
     """Rescaling(1/255); 4 x [Conv2D 3x3 relu 'same', MaxPooling2D, Dropout 0.25]; Flatten;
     Dense(256, relu); Dense(n_classes) logits. 6,521,766 parameters for six classes at 224."""
+    import keras
+    from keras import layers
+
     inputs = keras.Input(shape=(size, size, 3), dtype="float32", name="image")
     x = layers.Rescaling(1.0 / 255)(inputs)
     for filters in FILTERS:
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters, KERNEL, padding="same", activation="relu")(x)
         x = layers.MaxPooling2D()(x)
         x = layers.Dropout(DROPOUT)(x)
     x = layers.Flatten()(x)
@@ -28,6 +35,8 @@ def paper_cnn(n_classes: int, size: int = INPUT_SIZE) -> keras.Model:
 
 
 def compile_paper(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+    import keras
+
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

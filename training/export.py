@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from model.cnn.contract import ClassifierMetadata
+from training.report import write_json
+from training.run import EXPORT, Export, Int8Export, Report, Run, record, to_json
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
@@ -143,3 +145,51 @@ def metadata_for(
         metrics=metrics,
         validation_subjects=None if validation_subjects is None else tuple(validation_subjects),
     ).to_props()
+
+
+COARSE = ("region_accuracy", "sensitivity", "specificity")
+
+
+def headline(report: Report) -> dict[str, Any]:
+    """The run's figures that travel in the ONNX metadata (`metrics`)."""
+    val, split = report.validation, report.split
+    coarse = {k: getattr(val, k) for k in COARSE}
+    return {
+        "split": split.used,
+        "validation_images": val.n,
+        "accuracy": round(val.accuracy, 4),
+        "macro_f1": round(val.macro_f1, 4),
+        "loss": round(val.loss, 4),
+        "ece": round(val.ece, 4),
+        **{k: round(v, 4) for k, v in coarse.items() if v is not None},
+        "epochs": report.epochs_run,
+        "paper_split_val_with_near_duplicate_in_train": split.paper.near_duplicate_in_train,
+    }
+
+
+def export_run(
+    path: Path, out: Path, int8: Path | None = None, version: str | None = None,
+    description: str = "", clinical_validation: str = "none",
+) -> Export:  # fmt: skip
+    """`palsy-train export`: the run's final model to ONNX, parity-checked on its validation
+    images (raises `ParityError`); writes and returns the run's export.json."""
+    import keras
+
+    run = Run.load(path)
+    data, val = run.data(), run.split.validation
+    model = keras.models.load_model(run.model_path)
+    meta = metadata_for(
+        data.listing.class_names, version or run.name, description, headline(run.report),
+        clinical_validation, validation_subjects=run.held_out(data.subjects),
+    )  # fmt: skip
+    res = export(model, data.prepared.images[val], out, meta, int8, data.listing.labels[val])
+    summary = Export(
+        onnx=res.path,
+        bytes=res.path.stat().st_size,
+        parity_max_abs_logit_diff=res.max_abs_logit_diff,
+        parity_images=res.n_checked,
+        int8=None if res.int8 is None else record(Int8Export, res.int8),
+        metadata=meta,
+    )
+    write_json(path / EXPORT, to_json(summary))
+    return summary

@@ -1,8 +1,9 @@
 """Train the paper's CNN on a folder-per-class set: load, split, fit, evaluate, write a run folder.
 
-Run folder: `model.keras` (final epoch), `history.json` (written every epoch, with seconds per
-epoch), `split.json` (indices, leakage of both splits), `dataset.json`, `report.json` (validation
-metrics), `loss.png`, `accuracy.png`, `confusion.png`. TensorFlow is imported only when training.
+Run folder (names and typed reader in `training/run.py`): `model.keras` (final epoch),
+`history.json` (written every epoch, with seconds per epoch), `split.json` (indices, leakage of
+both splits), `dataset.json`, `report.json` (validation metrics), `loss.png`, `accuracy.png`,
+`confusion.png`. TensorFlow is imported only when training.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def augmenter(tf: Any, keras: Any, seed: int, aug: Augmentation = AUGMENTATION) 
 def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray) -> Any:
     """Fit the paper CNN; returns (model, history dict). Writes history.json every epoch."""
     tf, keras = _setup_tf(cfg.seed, cfg.threads)
+    from training import run as folder  # run.py reads TrainConfig from here: import late
     from training.cnn import compile_paper, paper_cnn
 
     images, labels = data.prepared.images, data.listing.labels
@@ -198,7 +200,7 @@ def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray
             for k, v in (logs or {}).items():
                 history.setdefault(k, []).append(float(v))
             history.setdefault("epoch_seconds", []).append(time.perf_counter() - self.t0)
-            report.write_json(cfg.out / "history.json", history)
+            report.write_json(cfg.out / folder.HISTORY, history)
             self.model.save(cfg.out / "last.keras")
             spent = time.perf_counter() - fit_start
             if (
@@ -227,6 +229,8 @@ def predict_logits(model: Any, images: np.ndarray, batch: int = 64) -> np.ndarra
 
 def run(cfg: TrainConfig) -> dict[str, Any]:
     """Load, split, fit, evaluate; returns the report written to `cfg.out/report.json`."""
+    from training import run as folder  # run.py reads TrainConfig from here: import late
+
     if cfg.split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {cfg.split!r}")
     t0 = time.perf_counter()
@@ -234,9 +238,9 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     train_idx, val_idx, split_info = make_split(cfg, data)
     stats = dataset_stats(data)
     cfg.out.mkdir(parents=True, exist_ok=True)
-    report.write_json(cfg.out / "dataset.json", stats)
+    report.write_json(cfg.out / folder.DATASET, stats)
     report.write_json(
-        cfg.out / "split.json",
+        cfg.out / folder.SPLIT,
         {
             **split_info,
             "train": sorted(map(int, train_idx)),
@@ -245,7 +249,7 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     )
     prep_seconds = time.perf_counter() - t0
     model, history = fit(cfg, data, train_idx, val_idx)
-    model.save(cfg.out / "model.keras")
+    model.save(cfg.out / folder.MODEL)
     val_sorted = np.sort(val_idx)
     logits = predict_logits(model, data.prepared.images[val_sorted])
     result = report.metrics(logits, data.listing.labels[val_sorted], data.listing.class_names)
@@ -258,8 +262,9 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
         "epochs_run": len(secs),
         "seconds_per_epoch_median": float(np.median(secs)) if secs else None,
         "preprocess_seconds": prep_seconds,
+        "parameters": int(model.count_params()),
     }
-    report.write_json(cfg.out / "report.json", out)
+    report.write_json(cfg.out / folder.REPORT, out)
     report.plot_history(history, cfg.out, f"({cfg.split} split)")
     report.plot_confusion(result["confusion_matrix"], result["classes"], cfg.out / "confusion.png")
     return out

@@ -80,6 +80,14 @@ def test_train_export_and_screen(tmp_path: Path, request: pytest.FixtureRequest)
     trained = {subjects[i] for i in split["train"]}
     expected = sorted({subjects[i] for i in split["validation"]} - trained)
     assert json.loads(clf.metadata["validation_subjects"]) == expected
+    # The card is filled from the run record: its figures are the run's, not hand-copied.
+    card = tmp_path / "MODEL_CARD.md"
+    assert main(["card", str(out), "--out", str(card), "--note", "tiny run"]) == 0
+    text = card.read_text()
+    assert text.startswith("# Model card: palsy classifier `run`")
+    assert f"{result['parameters']:,}\nparameters" in text
+    assert f"| `{onnx_path.name}` | {calibration['temperature']:g} |" in text
+    assert f"| {result['validation']['accuracy']:.4f} |" in text and "- tiny run" in text
     probs = clf.predict(np.zeros((3, 224, 224, 3), np.float32))
     assert probs.shape == (3, 5) and np.allclose(probs.sum(1), 1, atol=1e-5)
 

@@ -1,0 +1,63 @@
+"""The numbers that shape the synthetic set (one `Settings` record), its classes and attribution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from model.labels import NORMAL, PAPER_CLASSES
+
+CLASSES: tuple[str, ...] = (*PAPER_CLASSES, NORMAL)
+
+Ranges = tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every number that shapes the synthetic set; the model card prints these same numbers.
+
+    Displacements are in IPD units. `severity`: eye (upper lid rise, lower lid drop, brow drop),
+    mouth (corner drop, flattening fraction); gaps between severities keep the labels apart.
+    """
+
+    work_size: int = 512  # generated images are work_size x work_size
+    severity: dict[str, dict[str, Ranges]] = field(
+        default_factory=lambda: {
+            "eye": {
+                "mild": ((0.025, 0.035), (0.060, 0.090), (0.080, 0.120)),
+                "moderate": ((0.045, 0.060), (0.110, 0.150), (0.150, 0.200)),
+                "severe": ((0.070, 0.090), (0.170, 0.220), (0.240, 0.300)),
+            },
+            "mouth": {
+                "mild": ((0.070, 0.100), (0.30, 0.45)),
+                "moderate": ((0.130, 0.180), (0.50, 0.65)),
+                "severe": ((0.220, 0.300), (0.70, 0.90)),
+            },
+        }
+    )
+    jitter_ipd: float = 0.006  # natural asymmetry: per-group random shift on both sides
+    medial_shift: float = 0.25  # the drooping corner moves this fraction of its drop medially
+    outer_corner_follows: float = 0.3  # of the lower lid's drop
+    under_eye_follows: float = 0.5  # of the lower lid's drop
+    # Appearance: framing, occluders, degradation (chances are per image).
+    scale: tuple[float, float] = (0.8, 1.15)
+    shift: float = 0.06  # of the image size, each axis
+    rotation_deg: float = 8.0
+    glasses: float = 0.2
+    hand: float = 0.12
+    blur: float = 0.5
+    noise: float = 0.5
+    jpeg_quality: tuple[int, int] = (40, 95)
+
+
+SETTINGS = Settings()
+# The names the rest of the project (and its tests) use.
+WORK_SIZE = SETTINGS.work_size
+SEVERITY = SETTINGS.severity
+JITTER_IPD = SETTINGS.jitter_ipd
+MEDIAL_SHIFT = SETTINGS.medial_shift
+
+ATTRIBUTION = (
+    "Face images: DeBruine & Jones (2017), Face Research Lab London Set, CC BY 4.0, "
+    "https://doi.org/10.6084/m9.figshare.5047666.v5. Modified: cropped, resized, warped "
+    "(synthetic palsy), recoloured, composited."
+)
