@@ -114,53 +114,36 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _exam(args: argparse.Namespace, warps: bool) -> tuple[list, object] | None:
-    from model.pipeline import Analyser
-    from training.exam import measure_people
-
-    if not (args.london / "neutral").is_dir():
-        print(f"palsy-train: no London set at {args.london}", file=sys.stderr)
-        return None
-    people, skipped = measure_people(args.london, Analyser(), args.limit, warps, args.cache)
-    if skipped:
-        print(f"skipped (a photo refused by the quality gate): {', '.join(skipped)}")
-    return people, skipped
-
-
 def _fit_exam(args: argparse.Namespace) -> int:
-    from training.exam import fit, write
+    from training.exam import fit_command
 
-    found = _exam(args, warps=False)
-    if found is None:
+    if not _data_ok(args.london / "neutral", "London set"):
         return 2
-    record = {"command": f"palsy-train fit-exam --version {args.version}"}
-    params = fit(found[0], args.version, record=record)
-    write(params, args.out)
+    params = fit_command(args.london, args.out, args.version, args.cache, args.limit)
     print(f"exam {params.version}: smile needs {params.min_smile:.3f} IPD; lift gap no signs "
           f"under {params.lift_clear:.3f}, weak from {params.lift_finding:.3f}")  # fmt: skip
     return 0
 
 
 def _evaluate_exam(args: argparse.Namespace) -> int:
-    from training.exam import card_text, evaluate, report_json
+    from training.exam import evaluate_command
 
-    found = _exam(args, warps=True)
-    if found is None:
+    if not _data_ok(args.london / "neutral", "London set"):
         return 2
-    report = evaluate(found[0], args.folds)
-    report_json(report, args.out)
+    report = evaluate_command(args.london, args.out, args.folds, args.cache, args.limit, args.card)
     print(json.dumps(report, indent=1))
-    if args.card:
-        args.card.write_text(card_text(report))
     return 0
 
 
-def _grader_data_ok(args: argparse.Namespace) -> bool:
-    for path, what in ((args.london / "neutral", "London set"), (args.synth, "synthetic set")):
-        if not path.is_dir():
-            print(f"palsy-train: no {what} at {path}", file=sys.stderr)
-            return False
+def _data_ok(path: Path, what: str) -> bool:
+    if not path.is_dir():
+        print(f"palsy-train: no {what} at {path}", file=sys.stderr)
+        return False
     return True
+
+
+def _grader_data_ok(args: argparse.Namespace) -> bool:
+    return _data_ok(args.london / "neutral", "London set") and _data_ok(args.synth, "synthetic set")
 
 
 def _fit_grader(args: argparse.Namespace) -> int:

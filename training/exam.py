@@ -393,3 +393,34 @@ brow rule (a brow rising less than half as far as the other is weak) is stated, 
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
+
+
+def _people(london: Path, warps: bool, cache: Path, limit: int | None) -> list[Person]:
+    from model.pipeline import Analyser
+
+    people, skipped = measure_people(london, Analyser(), limit, warps, cache)
+    if skipped:
+        print(f"skipped (a photo refused by the quality gate): {', '.join(skipped)}")
+    return people
+
+
+def fit_command(
+    london: Path, out: Path, version: str, cache: Path, limit: int | None = None
+) -> ExamParams:
+    """`palsy-train fit-exam`: fit on every London pair and write the parameters."""
+    record = {"command": f"palsy-train fit-exam --version {version}"}
+    params = fit(_people(london, False, cache, limit), version, record=record)
+    write(params, out)
+    return params
+
+
+def evaluate_command(
+    london: Path, out: Path, folds: int, cache: Path, limit: int | None = None,
+    card: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """`palsy-train evaluate-exam`: person-grouped cross-validation, report JSON and the card."""
+    report = evaluate(_people(london, True, cache, limit), folds)
+    report_json(report, out)
+    if card is not None:
+        card.write_text(card_text(report))
+    return report
