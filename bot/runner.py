@@ -164,8 +164,10 @@ class _Runner:
                 self.loop.run_until_complete(self.app.post_init(self.app))
             if self.stopping.is_set():
                 return 0
-            self.loop.run_until_complete(self.app.start())
-            poller = self.loop.create_task(self._poll())
+            # PTB starts inside run_forever: `app.stop_running()` stops the loop, and a stop
+            # asked for while PTB starts must not fall between two loop runs (it did: the bot
+            # then polled on for good).
+            poller = self.loop.create_task(self._start_then_poll())
             self.in_run_forever = True
             if not self.stopping.is_set():
                 self.loop.run_forever()  # until request_stop() or app.stop_running()
@@ -211,6 +213,10 @@ class _Runner:
             "TELEGRAM_BOT_TOKEN",
             f"the Bot API at {self.origin} refused it (revoked or mistyped? @BotFather shows it)",
         )
+
+    async def _start_then_poll(self) -> None:
+        await self.app.start()
+        await self._poll()
 
     async def _poll(self) -> None:
         """Fetch updates into the application's queue until a stop is asked for."""

@@ -90,6 +90,12 @@ class Rig:
         self.api.stop()
 
 
+def said(api: FakeBotApi, user: FakeUser, text: str) -> None:
+    """Wait until the bot sent `text` to this user (the rigs are shared: another test's user
+    may have been sent the same text already)."""
+    api.wait_for(lambda calls: [c for c in calls if c.chat_id == user.id and c.text == text])
+
+
 @pytest.fixture(scope="module")
 def rigs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Rig]]:
     root = tmp_path_factory.mktemp("bot-e2e")
@@ -308,7 +314,7 @@ def test_forget_asks_then_deletes_and_says_how_many(healthy: Rig, no_face_jpeg: 
     ask = api.command(user, "/forget")
     assert ask.text == t("forget.confirm")
     api.press_button(user, ask, button(ask, "forget:no"))
-    api.wait_for(lambda calls: [c for c in calls if c.text == t("forget.cancelled")])
+    said(api, user, t("forget.cancelled"))
     assert len(healthy.rows(user)) == 2
     ask = api.command(user, "/forget")
     api.press_button(user, ask, button(ask, "forget:yes"))
@@ -329,7 +335,7 @@ def test_hindi_user_then_chooses_english(healthy: Rig, no_face_jpeg: bytes) -> N
     menu = api.command(user, "/language")
     assert [label for label, _ in menu.buttons()] == ["English", "हिंदी"]
     api.press_button(user, menu, button(menu, "lang:en"))
-    api.wait_for(lambda calls: [c for c in calls if c.text == en("language.set")])
+    said(api, user, en("language.set"))
     assert [row["language"] for row in healthy.rows(user, USER_PREFS)] == ["en"]
     assert en("reject.no_face") in api.wait_reply(api.send_photo(user, no_face_jpeg)).text
 
@@ -536,7 +542,7 @@ def test_an_album_gets_one_onset_question(rigs: dict[str, Rig], face_jpeg: bytes
     ids = [api.send_photo(user, face_jpeg, media_group_id="album7") for _ in range(3)]
     replies = [api.wait_reply(i) for i in ids]
     assert all(r.text.startswith(t("emergency.first")) for r in replies)
-    api.wait_for(lambda calls: [c for c in calls if c.text == t("onset.question")])
+    said(api, user, t("onset.question"))
     assert api.command(user, "/help")
     asked = [c for c in api.calls("sendMessage", user.id) if c.text == t("onset.question")]
     assert len(asked) == 1
@@ -592,7 +598,7 @@ def test_forget_keeps_the_language_unless_asked_and_says_which(
     api, user, hi = healthy.api, healthy.user("en"), healthy.texts("hi")
     menu = api.command(user, "/language")
     api.press_button(user, menu, button(menu, "lang:hi"))
-    api.wait_for(lambda calls: [c for c in calls if c.text == hi("language.set")])
+    said(api, user, hi("language.set"))
     api.wait_reply(api.send_photo(user, no_face_jpeg))
     ask = api.command(user, "/forget")
     assert [label for label, _ in ask.buttons()] == [
@@ -605,7 +611,7 @@ def test_forget_keeps_the_language_unless_asked_and_says_which(
         done = hi("forget.done_all", count=1)
     else:
         done = hi("forget.done_kept", count=1, language="हिंदी")
-    api.wait_for(lambda calls: [c for c in calls if c.text == done])
+    said(api, user, done)
     prefs = [row["language"] for row in healthy.rows(user, USER_PREFS)]
     assert prefs == ([] if erase_language else ["hi"])
     assert healthy.rows(user) == []
