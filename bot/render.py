@@ -16,20 +16,6 @@ from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
 
 
-def class_name(t: Texts, name: str) -> str:
-    try:
-        return t(f"class.{name}")
-    except KeyError:  # a model with classes we have no words for: show its own name
-        return name
-
-
-def details_line(t: Texts, probabilities: dict[str, float]) -> str:
-    """Every class's probability on one small line, best first (no bars: one screen)."""
-    ranked = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
-    parts = " · ".join(f"{class_name(t, name)} {p * 100:.0f}%" for name, p in ranked)
-    return f"<i>{t('result.confidence')} {parts}</i>"
-
-
 def asymmetry_sentences(t: Texts, finding: Finding | None) -> list[str]:
     """The measures model/ found outside the healthy range, in words and mm, naming the
     person's own side. Which ones are worth a sentence is decided in model.decision.grader."""
@@ -91,7 +77,10 @@ def result_text(t: Texts, result: ScreeningResult) -> str:
         lines = [*found, "", advice]
     else:
         lines = [advice, "", *found]
-    lines += ["", details_line(t, result.probabilities), *outcome_notices(t, result.model)]
+    # No class percentages: they are the grader's internal scores (fitted with equal weight on
+    # healthy and palsy), and a "no signs 30 %" beside "no signs" would only confuse. They stay
+    # in the result log and palsy-check --json.
+    lines += ["", *outcome_notices(t, result.model)]
     return "\n".join(lines)
 
 

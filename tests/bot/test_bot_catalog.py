@@ -17,7 +17,7 @@ from bot.i18n import catalog, placeholders
 from model.decision.exam import Pattern, Side, Step
 from model.decision.grader import TOLD
 from model.decision.triage import Began, Sudden, Tier
-from model.labels import NORMAL, PAPER_CLASSES, REGIONS, SEVERITIES
+from model.labels import REGIONS, SEVERITIES
 from model.reasons import Reason
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
@@ -38,7 +38,6 @@ def test_texts_the_bot_needs_exist() -> None:
     english = catalog("en")
     needed = {f"reject.{reason.value}" for reason in Reason}
     needed |= {f"tier.{tier.value}" for tier in Tier if tier is not Tier.RETAKE}
-    needed |= {f"class.{name}" for name in (*PAPER_CLASSES, NORMAL)}
     needed |= {f"severity.{s}" for s in SEVERITIES} | {f"region.{r}" for r in REGIONS}
     assert needed <= set(english), sorted(needed - set(english))
 
@@ -108,7 +107,6 @@ def _dynamic_keys() -> dict[str, set[str]]:
     return {
         "reject.": {f"reject.{r.value}" for r in Reason},
         "tier.": {f"tier.{tier.value}" for tier in Tier if tier is not Tier.RETAKE},
-        "class.": {f"class.{name}" for name in (*PAPER_CLASSES, NORMAL)},
         "severity.": {f"severity.{s}" for s in SEVERITIES},
         "region.": {f"region.{r}" for r in REGIONS},
         "asym.": {f"asym.{f}.{side}" for f in TOLD for side in sides},

@@ -179,8 +179,7 @@ def test_healthy_face_gets_no_signs_details_notice_and_disclaimer(
     msg = api.send_photo(user, face_jpeg)
     reply = api.wait_reply(msg)
     assert reply.text.startswith(t("result.no_signs"))
-    (details,) = [line for line in reply.text.splitlines() if t("result.confidence") in line]
-    assert details.count("%") == 7 and "<code>" not in reply.text  # every class, no bars
+    assert "%" not in reply.text and "<code>" not in reply.text  # no class scores, no bars
     assert t("not_validated") in reply.text and t("disclaimer") in reply.text
     # No onset question after NO_SIGNS: the closer check, and the language offer of a first
     # reply.
