@@ -44,7 +44,7 @@ def emergency_header(t: Texts) -> list[str]:
 def rejection(t: Texts, reason: Reason | None) -> str:
     """The photo could not be checked: why, and what to try."""
     tip = [t(f"reject.{reason.value}")] if reason else []
-    return "\n".join([t("reject.title"), *tip, "", t("emergency.footer")])
+    return "\n".join([t("reject.title"), *tip, "", t("emergency.footer"), t("disclaimer")])
 
 
 def unclear_text(t: Texts, result: ScreeningResult) -> str:

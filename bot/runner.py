@@ -168,6 +168,8 @@ class _Runner:
             # asked for while PTB starts must not fall between two loop runs (it did: the bot
             # then polled on for good).
             poller = self.loop.create_task(self._start_then_poll())
+            # A start or poller that dies must not leave run_forever waiting for nothing.
+            poller.add_done_callback(lambda _: self.request_stop())
             self.in_run_forever = True
             if not self.stopping.is_set():
                 self.loop.run_forever()  # until request_stop() or app.stop_running()

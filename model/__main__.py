@@ -62,7 +62,6 @@ REGION_WORDS = {"mouth": "around the mouth", "eye": "around the eye and brow"}
 OBSERVED = {
     "mouth": "the {side} mouth corner sits about {mm:.0f} mm lower than the {other}",
     "brow": "the {side} eyebrow sits about {mm:.0f} mm lower than the {other}",
-    "eye": "the {side} eye is open about {mm:.0f} mm wider than the {other}",
 }
 
 
@@ -235,6 +234,8 @@ def _exam(screener: Screener, args: argparse.Namespace) -> int:
     exam = screener.exam(*photos, sudden_onset=True if args.sudden else None)  # type: ignore[misc]
     if args.json:
         out = {"paths": [str(p) for p in args.images], **exam.to_dict(), "disclaimer": DISCLAIMER}
+        if not screener.classifier.info.clinically_validated:
+            out["notice"] = NOT_VALIDATED
         print(json.dumps(out, ensure_ascii=False))
     else:
         print(exam_report(args.images, exam) + "\n")

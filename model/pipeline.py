@@ -101,7 +101,10 @@ class Analyser:
         found.mesh, found.points = located.mesh, located.points
         eyes = located.points.eyes
         clock.lap("landmarks", then="quality")
-        found.measures = measure(found.mesh)
+        try:
+            found.measures = measure(found.mesh)
+        except ValueError as exc:  # a degenerate mesh (pupils on one point): no face to measure
+            raise Rejected(Reason.NO_FACE, str(exc)) from None
         clock.lap("quality", then="preprocess")
         found.crop = classifier_input(rgb, eyes)
         clock.lap("preprocess", then="classify")
@@ -198,7 +201,7 @@ class Screener(Analyser):
         label = finding.label
         result = ScreeningResult(
             status="rejected" if label is None else "ok",
-            tier=triage(label, sudden_onset),
+            tier=triage(label, sudden_onset, unclear=finding.decision == "unclear"),
             model=info,
             reason=Reason.LOW_CONFIDENCE if label is None else None,
             label=label,

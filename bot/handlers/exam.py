@@ -29,6 +29,7 @@ from bot.services import Services, services
 from db.records import ExamRecord, ExamState, ExamStep, ScreeningRecord
 from db.store import StoreUnavailable, expired_record
 from model.decision.exam import ExamResult, StepMeasures, examine_steps
+from model.decision.triage import Tier
 from model.result import ScreeningResult
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,7 @@ async def took(
         if exam is None or exam.status == "ok":
             moved = replace(moved, waiting=NEXT[name], steps=steps)
             if await _save(svc, moved, expect=name):
+                await _urgent_now(t, message, result, exam)
                 await send_step(bot, message.chat_id, svc, t, moved)
             return
     # Not usable for this step: only this step again, with its tip. The photo is logged as
@@ -243,6 +245,18 @@ async def took(
     await _save(svc, moved, expect=name)
     text = "\n\n".join([render.rejection(t, reason), t(f"exam.step.{name}")])
     await message.reply_html(text, do_quote=True)
+
+
+async def _urgent_now(
+    t: Texts, message: Message, result: ScreeningResult, exam: ExamResult | None
+) -> None:
+    """An emergency is said at once, never held back for the rest of the test (the person may
+    stop before the end): a resting photo with a strong finding gets its own full reply; a
+    smile weak on one side, the emergency line before the brow step."""
+    if exam is None and result.tier is Tier.EMERGENCY:
+        await message.reply_html(render.result_text(t, result), do_quote=True)
+    elif exam is not None and exam.pattern == "lower_face":
+        await message.reply_html(t("emergency.footer"), do_quote=True)
 
 
 def _movement(exam: ExamResult) -> dict[str, Any]:

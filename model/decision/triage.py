@@ -19,16 +19,17 @@ class Tier(StrEnum):
 _BY_SEVERITY = {"severe": Tier.EMERGENCY, "moderate": Tier.URGENT, "mild": Tier.SOON}
 
 
-def triage(label: str | None, sudden_onset: bool | None = None) -> Tier:
+def triage(label: str | None, sudden_onset: bool | None = None, unclear: bool = False) -> Tier:
     """Map the grader's label to a tier.
 
-    `label is None` means no decision: the photo failed decoding or the quality gate, or the
-    grader was torn (unclear). A finding the user says started suddenly is an emergency whatever
-    its severity (BE-FAST): only `normal` stays NO_SIGNS, because there is then no finding to
+    `label is None` means no decision: the photo failed decoding or the quality gate, or, with
+    `unclear`, the grader was torn between "no signs" and a finding. A finding the user says
+    started suddenly is an emergency whatever its severity (BE-FAST), and so is a face the
+    grader could not clear: only `normal` stays NO_SIGNS, because there is then nothing to
     escalate.
     """
     if label is None:
-        return Tier.RETAKE
+        return Tier.EMERGENCY if unclear and sudden_onset else Tier.RETAKE
     severity = parse_label(label).severity
     if severity is None:
         return Tier.NO_SIGNS
@@ -93,11 +94,13 @@ def exam_tier(pattern: str, rest_label: str | None, sudden_onset: bool | None = 
     (some strokes look like Bell's palsy). `unclear`: the smile was neither clearly even nor
     clearly one-sided.
     """
+    rest = triage(rest_label, sudden_onset)
     if pattern in ("stroke_type", "lower_face"):
         return Tier.EMERGENCY
     if pattern == "bells_type":
-        return Tier.EMERGENCY if sudden_onset else Tier.URGENT
-    rest = triage(rest_label, sudden_onset)
+        return Tier.EMERGENCY if sudden_onset else _most_urgent(rest, Tier.URGENT)
     if rest in (Tier.EMERGENCY, Tier.URGENT, Tier.SOON):
         return rest
-    return Tier.RETAKE if pattern == "unclear" else Tier.NO_SIGNS
+    if pattern == "unclear":
+        return Tier.EMERGENCY if sudden_onset else Tier.RETAKE
+    return Tier.NO_SIGNS

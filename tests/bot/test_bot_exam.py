@@ -80,9 +80,13 @@ def is_step(call: Call, t: Texts, step: str) -> bool:
 class Bots:
     """Fake Bot APIs and bots on one database; users come in both languages."""
 
-    def __init__(self, root: Path, extra: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path, extra: dict[str, str] | None = None, single: str = "normal"
+    ) -> None:
+        """`single`: the class every single photo's screen finds (the tiny classifier decides
+        single photos; the exam itself uses the real measures)."""
         self.root = root
-        self.classifier = build_tiny_classifier(root / "healthy.onnx", bias={"normal": 6.0})
+        self.classifier = build_tiny_classifier(root / f"{single}.onnx", bias={single: 6.0})
         self.extra = extra or {}
         self.running: list[tuple[FakeBotApi, RunningBot]] = []
         self._next_user = 5000
@@ -139,6 +143,23 @@ def exams_of(bot: RunningBot, chat: Chat) -> list[dict[str, Any]]:
 # --- a whole test -------------------------------------------------------------------------------
 
 
+def test_a_strong_finding_on_the_resting_photo_is_said_at_once(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    # The person may stop after the first photo: an emergency is never held for the rest.
+    made = Bots(tmp_path, single="severe_mouth")
+    try:
+        api, bot = made.start()
+        chat = made.chat(api, bot)
+        chat.command("/check")
+        reply, step = chat.photo(photos["rest"], count=2)
+        assert reply.text.startswith(chat.t("emergency.first"))
+        assert chat.t("disclaimer") in reply.text
+        assert is_step(step, chat.t, "smile")
+    finally:
+        made.close()
+
+
 @pytest.mark.parametrize("language", ["en", "hi"])
 def test_a_full_face_test_finds_the_weak_side_and_asks_the_onset(
     shared: tuple[FakeBotApi, RunningBot], photos: dict[str, bytes], language: str
@@ -155,7 +176,10 @@ def test_a_full_face_test_finds_the_weak_side_and_asks_the_onset(
     assert len(api.uploaded(file_id)) < MAX_BYTES
     [second] = chat.photo(photos["rest"])
     assert is_step(second, t, "smile")
-    [third] = chat.photo(photos["failed"])
+    # A smile weak on one side: the emergency line at once (the person may stop here), then the
+    # brow step.
+    warning, third = chat.photo(photos["failed"], count=2)
+    assert warning.text == t("emergency.footer")
     assert is_step(third, t, "brows") and third.buttons()[0][1].startswith(exam_handlers.SKIP)
     reply, question = chat.photo(photos["brows_both"], count=2)
 
@@ -302,7 +326,9 @@ def test_a_second_bot_on_the_same_database_finishes_the_test(
         chat_a.command("/check")
         [step] = chat_a.photo(photos["rest"])
         assert is_step(step, chat_a.t, "smile")
-        [step] = chat_b.photo(photos["failed"])  # the other replica takes the next step
+        # The other replica takes the next step (after the emergency line of a weak smile).
+        warning, step = chat_b.photo(photos["failed"], count=2)
+        assert warning.text == chat_a.t("emergency.footer")
         assert is_step(step, chat_a.t, "brows")
         [reply] = chat_b.press(step, exam_handlers.SKIP)
         assert reply.text.startswith(chat_a.t("emergency.first"))

@@ -87,5 +87,14 @@ def test_exam_tiers_never_fall_below_the_resting_photo(sudden: bool | None) -> N
     assert exam_tier("bells_type", "normal", sudden) is (E if sudden else U)
     assert exam_tier("none", "normal", sudden) is N
     assert exam_tier("none", "severe_mouth", sudden) is E  # the resting photo's own finding
-    assert exam_tier("unclear", None, sudden) is R
+    assert exam_tier("unclear", None, sudden) is (E if sudden else R)
     assert exam_tier("unclear", "mild_eye", sudden) is (E if sudden else S)
+    # A Bell's-type pattern never lowers the resting photo's own tier.
+    assert exam_tier("bells_type", "severe_mouth", sudden) is E
+    assert exam_tier("bells_type", "mild_mouth", sudden) is (E if sudden else U)
+
+
+def test_a_face_the_grader_could_not_clear_is_an_emergency_if_sudden() -> None:
+    assert triage(None, True, unclear=True) is E
+    assert triage(None, None, unclear=True) is R and triage(None, False, unclear=True) is R
+    assert triage(None, True) is R  # never reached the grader: a retake, with the emergency line
