@@ -231,7 +231,8 @@ def _exam(screener: Screener, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"palsy-check: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
-    exam = screener.exam(*photos, sudden_onset=True if args.sudden else None)  # type: ignore[misc]
+    brows = photos[2] if len(photos) == 3 else None
+    exam = screener.exam(photos[0], photos[1], brows, sudden_onset=True if args.sudden else None)
     if args.json:
         out = {"paths": [str(p) for p in args.images], **exam.to_dict(), "disclaimer": DISCLAIMER}
         if not screener.classifier.info.clinically_validated:

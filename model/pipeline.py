@@ -22,8 +22,8 @@ from model.decision.exam import ExamParams, ExamResult, StepMeasures, examine
 from model.decision.grader import Grader
 from model.decision.triage import triage
 from model.face.decode import DecodeLimits, decode
-from model.face.faces import Face
-from model.face.landmarks import KeyPoints
+from model.face.faces import Face, FaceDetector
+from model.face.landmarks import KeyPoints, LandmarkModel
 from model.face.locate import FaceLocator
 from model.face.preprocess import classifier_input
 from model.face.quality import QualityThresholds
@@ -83,9 +83,16 @@ class Analyser:
         """Load the models. Raises `ModelMissingError` / `ContractError` for a bad classifier."""
         self.classifier = Classifier(classifier_path, threads)
         self.locator = FaceLocator(threads)
-        self.detector, self.mesh = self.locator.detector, self.locator.mesh
         self.limits = limits
         self.thresholds = thresholds
+
+    @property
+    def detector(self) -> FaceDetector:
+        return self.locator.detector
+
+    @property
+    def mesh(self) -> LandmarkModel:
+        return self.locator.mesh
 
     def _analyse(self, data: bytes, clock: _Clock, found: Analysis) -> None:
         """Run every stage up to the classifier input, filling `found`; raises `Rejected`."""
