@@ -37,6 +37,7 @@ from pathlib import Path
 from PIL import Image
 
 from model.cnn.classifier import DEFAULT_CLASSIFIER as DEFAULT_MODEL
+from model.decision.grader import DEFAULT_GRADER
 from tests.support.bot_harness import TOKEN, bot_process
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.support.onnx_fixtures import build_tiny_classifier
@@ -136,21 +137,35 @@ def run_users(api: FakeBotApi, photos: list[bytes], users: int, each: int, first
 
 
 def open_loop(api: FakeBotApi, photos: list[bytes], rate: float, seconds: float, first_id: int):  # type: ignore[no-untyped-def]
-    """Photos arriving at random (Poisson) at `rate` per second from 100 users, like real
-    traffic; returns latencies and the rate at which replies came back."""
+    """Photos from 100 users arriving at random, like real traffic: exactly `rate` x `seconds`
+    arrivals at uniform random times (a Poisson process given its count, so the offered rate is
+    exact). Returns latencies and the rates: offered, served (replies / first arrival to last
+    reply) and how many were still unanswered at the last arrival."""
     rng = random.Random(0)
+    offsets = sorted(rng.uniform(0, seconds) for _ in range(round(rate * seconds)))
     sent: list[int] = []
     start = time.monotonic()
-    next_at = start
-    while next_at - start < seconds:
-        time.sleep(max(0.0, next_at - time.monotonic()))
+    for offset in offsets:
+        time.sleep(max(0.0, start + offset - time.monotonic()))
         user = FakeUser(first_id + len(sent) % 100)
         sent.append(api.send_photo(user, photos[len(sent) % len(photos)]))
-        next_at += rng.expovariate(rate)
     for message_id in sent:
         api.wait_reply(message_id, timeout=120)
-    latencies = [api.latency(m) for m in sent]
-    return latencies, len(sent) / (time.monotonic() - start)
+    latencies = [_known(api.latency(m)) for m in sent]
+    queued = [_known(api.queued_at(m)) for m in sent]
+    answered = [q + lat for q, lat in zip(queued, latencies, strict=True)]
+    first, last = queued[0], queued[-1]
+    rates = {
+        "offered_per_s": round(len(sent) / (last - first), 1),
+        "served_per_s": round(len(sent) / (max(answered) - first), 1),
+        "unanswered_at_last_arrival": sum(1 for a in answered if a > last),
+    }
+    return latencies, rates
+
+
+def _known(value: float | None) -> float:
+    assert value is not None, "every photo was answered (wait_reply)"
+    return value
 
 
 def pipeline_timings(database: Path) -> dict[str, float]:
@@ -158,7 +173,7 @@ def pipeline_timings(database: Path) -> dict[str, float]:
     with sqlite3.connect(database) as connection:
         query = "SELECT timings_ms FROM screenings"
         rows = [json.loads(t) for (t,) in connection.execute(query)]
-    rows = [row for row in rows if "classify" in row]  # photos that went the whole way
+    rows = [row for row in rows if "grade" in row]  # photos that went the whole way
     stages = {stage for row in rows for stage in row}
     return {
         stage: round(statistics.median(row[stage] for row in rows if stage in row), 1)
@@ -192,7 +207,7 @@ def main() -> int:
     model, model_note = bench_model(args.model, tmp)
 
     with FakeBotApi(TOKEN) as api:
-        bot = bot_process(api, tmp / "data", model, tmp)
+        bot = bot_process(api, tmp / "data", model, tmp, PALSY_GRADER_PATH=str(DEFAULT_GRADER))
         sampler = RssSampler(bot.pid)
         sampler.start()
         try:
@@ -238,8 +253,7 @@ def main() -> int:
             "bot_cpu_ms_per_photo": round(bare_cpu / len(bare) * 1000, 1),
         },
         "open_loop": {
-            f"{rate:g}/s": {**summary(lat), "served_per_s": round(served, 1)}
-            for rate, (lat, served) in paced.items()
+            f"{rate:g}/s": {**summary(lat), **rates} for rate, (lat, rates) in paced.items()
         },
         "pipeline_ms_median": pipeline_timings(tmp / "data" / "palsy.sqlite3"),
         "rss_mb": {"after_warmup": round(idle_kb / 1024, 1), "peak": round(peak_kb / 1024, 1)},

@@ -37,6 +37,7 @@ from bench.bot_throughput import (
     summary,
 )
 from bench.pipeline import machine
+from model.decision.grader import DEFAULT_GRADER
 from tests.support.bot_harness import TOKEN, bot_process
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 
@@ -106,7 +107,7 @@ def main() -> int:
     data_dir = tmp / "data"
 
     with FakeBotApi(TOKEN) as api:
-        bot = bot_process(api, data_dir, model, tmp)
+        bot = bot_process(api, data_dir, model, tmp, PALSY_GRADER_PATH=str(DEFAULT_GRADER))
         sampler = RssSampler(bot.pid)
         sampler.start()
         try:

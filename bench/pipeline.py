@@ -10,7 +10,7 @@ The measurement runs in a fresh child process so start-up time and peak RSS are 
 parent imports onnx to build the stand-in classifier; the child imports only model/). On a busy
 machine wall times include waiting for a core; the calling thread's CPU time does not.
 
-    python -m bench.pipeline [--images 20] [--repeats 10] [--model PATH] [--json out.json]
+    python -m bench.pipeline [--images 20] [--repeats 10] [--model PATH] [--cnn] [--json out.json]
     python -m bench.pipeline --against ../base [--rounds 3]   # before / after, side by side
 
 `--against` names another checkout of the project (e.g. `git worktree add ../base main`): its
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 T0 = time.perf_counter()
 REPO = Path(__file__).resolve().parents[1]
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london" / "neutral"
-CORE = ("decode", "detect", "landmarks", "classify")
+# What MediaPipe's FaceLandmarker does (bench/face_anchor.py), plus the decode.
+CORE = ("decode", "detect", "landmarks")
 # Where `frame` puts a London photo: 960 px high, centred horizontally.
 FRAME_SIDE, FRAME_OFFSET = 960, (160, 0)
 
@@ -80,7 +81,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def child(images: Path, model: Path, repeats: int, max_side: int | None) -> dict:
+def child(images: Path, model: Path, repeats: int, max_side: int | None, cnn: bool) -> dict:
     import resource
 
     from model.face.decode import DecodeLimits
@@ -88,7 +89,7 @@ def child(images: Path, model: Path, repeats: int, max_side: int | None) -> dict
 
     datas = [p.read_bytes() for p in sorted(images.glob("*.jpg"))]
     limits = DecodeLimits() if max_side is None else DecodeLimits(max_side=max_side)
-    screener = Screener(classifier_path=model, threads=1, limits=limits)
+    screener = Screener(classifier_path=model, threads=1, limits=limits, shadow_cnn=cnn)
     first = screener.screen(datas[0])
     startup_s = time.perf_counter() - T0
     for data in datas[:3]:  # warm-up
@@ -108,8 +109,17 @@ def child(images: Path, model: Path, repeats: int, max_side: int | None) -> dict
             outcomes[key] = outcomes.get(key, 0) + 1
             if result.timings_ms.keys() >= set(CORE):
                 core = sum(result.timings_ms[k] for k in CORE)
-                stages.setdefault("decode+detect+landmarks+classify", []).append(core)
+                stages.setdefault("+".join(CORE), []).append(core)
+    # The FAST face test: three photos (rest, smile, brows) and the exam's decision.
+    exam = []
+    n = len(datas)
+    for _ in range(max(1, repeats // 2)):
+        for i in range(0, max(1, n - 2), 3):
+            s = time.thread_time()
+            screener.exam(datas[i], datas[(i + 1) % n], datas[(i + 2) % n])
+            exam.append((time.thread_time() - s) * 1000)
     return {
+        "cnn_runs": screener.runs_cnn,
         "model": {"name": screener.classifier.info.name, "path": str(model)},
         "max_side": limits.max_side,
         "first_result": first.reason.value if first.reason else first.status,
@@ -121,6 +131,7 @@ def child(images: Path, model: Path, repeats: int, max_side: int | None) -> dict
         # CPU time of the calling thread (ONNX Runtime runs there with one intra-op thread):
         # what a call costs when it has a core to itself, even on a busy machine.
         "thread_cpu_ms": percentiles(cpu),
+        "exam_thread_cpu_ms": percentiles(exam),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -137,13 +148,17 @@ def default_model(repo: Path) -> Path:
     return Path(done.stdout.strip())
 
 
-def run_child(repo: Path, work: Path, model: Path, repeats: int, max_side: int | None) -> dict:
+def run_child(
+    repo: Path, work: Path, model: Path, repeats: int, max_side: int | None, cnn: bool = False
+) -> dict:
     """One measuring child process, run with `repo`'s code."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(repo))
     cmd = [sys.executable, "-m", "bench.pipeline", "--child", str(work), str(model)]
     cmd += ["--repeats", str(repeats)]
     if max_side:
         cmd += ["--max-side", str(max_side)]
+    if cnn:
+        cmd += ["--cnn"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -213,13 +228,20 @@ def main() -> int:
         default=None,
         help="DecodeLimits.max_side (default: its default); training must use the same value",
     )
+    p.add_argument(
+        "--cnn",
+        action="store_true",
+        help="run the CNN even where the grader gives it no weight (Screener(shadow_cnn=True))",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--against", type=Path, default=None, help="another checkout to compare with")
     p.add_argument("--rounds", type=int, default=3, help="turns per side with --against")
     p.add_argument("--child", nargs=2, metavar=("IMAGES", "MODEL"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        found = child(Path(args.child[0]), Path(args.child[1]), args.repeats, args.max_side)
+        found = child(
+            Path(args.child[0]), Path(args.child[1]), args.repeats, args.max_side, args.cnn
+        )
         print(json.dumps(found))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -239,7 +261,8 @@ def main() -> int:
             rounds: dict[str, list[dict]] = {"that": [], "this": []}
             for _ in range(args.rounds):
                 for side, repo in (("that", that), ("this", REPO)):
-                    found = run_child(repo, work, models[side], args.repeats, args.max_side)
+                    cnn = args.cnn and side == "this"
+                    found = run_child(repo, work, models[side], args.repeats, args.max_side, cnn)
                     rounds[side].append(found)
             print(f"machine: {json.dumps(machine())}")
             print(f"images: {args.images} x 1280x960 JPEG q90 from {source}")
@@ -249,12 +272,12 @@ def main() -> int:
             if args.json:
                 args.json.write_text(json.dumps(rounds, indent=2) + "\n")
             return 0
-        result = run_child(REPO, work, model, args.repeats, args.max_side)
+        result = run_child(REPO, work, model, args.repeats, args.max_side, args.cnn)
     result |= {"images": f"{args.images} x 1280x960 JPEG q90 from {source}", "classifier": which}
     result["machine"] = machine()
     print(f"machine: {json.dumps(result['machine'])}")
     print(f"images: {result['images']}, decoded with max_side {result['max_side']}")
-    print(f"classifier: {which}")
+    print(f"classifier: {which}; " + ("runs" if result["cnn_runs"] else "not run (no weight)"))
     print(f"runs: {result['runs']} on one thread; outcomes: {result['outcomes']}")
     print(f"start-up (imports + load + first result): {result['startup_s']:.2f} s")
     print(f"{'stage':<34}{'p50 ms':>9}{'p95 ms':>9}")
@@ -264,6 +287,8 @@ def main() -> int:
     print(f"{'wall (screen call)':<34}{wall['p50']:>9.2f}{wall['p95']:>9.2f}")
     cpu = result["thread_cpu_ms"]
     print(f"{'thread CPU time (screen call)':<34}{cpu['p50']:>9.2f}{cpu['p95']:>9.2f}")
+    exam = result["exam_thread_cpu_ms"]
+    print(f"{'thread CPU time (3-photo exam)':<34}{exam['p50']:>9.2f}{exam['p95']:>9.2f}")
     print(f"peak RSS: {result['peak_rss_mib']:.0f} MiB")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the FAST face test: IMAGE... is REST SMILE [BROWS] of one person",
     )
+    parser.add_argument(
+        "--cnn",
+        action="store_true",
+        help="also run the CNN when the grader gives it no weight (its softmax in --json)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads per model")
     parser.add_argument(
         "--sudden", action="store_true", help="the droop started suddenly (raises the tier)"
@@ -191,13 +196,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from model.pipeline import Screener  # loads onnxruntime: after argument checks
 
-        screener = Screener(args.model, threads=args.threads, grader_path=args.grader)
+        screener = Screener(
+            args.model, threads=args.threads, grader_path=args.grader, shadow_cnn=args.cnn
+        )
     except (ModelMissingError, ContractError, GraderError, ExamError, FileNotFoundError) as exc:
         print(f"palsy-check: {exc}", file=sys.stderr)
         return 1
     info = screener.classifier.info
     if not args.json:
-        print(f"grader {screener.grader.params.version}; classifier {info.name} {info.version}")
+        cnn = "" if screener.runs_cnn else " (no weight: not run)"
+        print(
+            f"grader {screener.grader.params.version}; classifier {info.name} {info.version}{cnn}"
+        )
         if not info.clinically_validated:
             print(NOT_VALIDATED)
         print()

@@ -51,7 +51,8 @@ class ScreeningResult:
     face: FaceBox | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     finding: Finding | None = None
-    # The CNN's own softmax, best first (one input of the grader, shown for transparency).
+    # The CNN's own softmax, best first; empty when it did not run (a grader that gives it no
+    # weight skips it unless asked: `Screener(shadow_cnn=True)`, `palsy-check --cnn`).
     cnn_probabilities: dict[str, float] = field(default_factory=dict)
     grader_version: str | None = None
 

@@ -12,10 +12,11 @@ from model.cnn.softmax import softmax
 from model.onnx_session import make_session
 from model.result import ModelInfo
 
-# The int8 export by default: the shipped grader gives the CNN no weight (its output is only
-# logged), and int8 runs ~1.5 ms faster per photo, loads faster and keeps ~40 MB less resident;
-# it agrees with float32 on 99.3 % of validation images (MODEL_CARD.md). classifier.onnx, the
-# float32 original, stays beside it for PALSY_MODEL_PATH / --model.
+# The int8 export by default: the shipped grader gives the CNN no weight (so serving skips it
+# unless asked to run it in shadow), and int8 runs ~1.5 ms faster per photo, loads faster and
+# keeps ~40 MB less resident; it agrees with float32 on 99.3 % of validation images
+# (MODEL_CARD.md). classifier.onnx, the float32 original, stays beside it for
+# PALSY_MODEL_PATH / --model.
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parents[1] / "assets" / "classifier.int8.onnx"
 __all__ = ["INPUT_SIZE", "Classifier", "ContractError", "ModelMissingError", "sha256_of"]
 

@@ -53,6 +53,24 @@ def _models(files: dict[str, Path], model: str = "model") -> list[str]:
     return ["--model", str(files[model]), "--grader", str(files["grader"])]
 
 
+def test_cnn_runs_in_shadow_only_when_asked(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shipped grader gives the CNN no weight: --cnn shows its softmax, the verdict stays."""
+    lines = []
+    for extra in ([], ["--cnn"]):
+        assert main(["--json", *extra, str(files["face"])]) == 0
+        lines.append(json.loads(capsys.readouterr().out.strip()))
+    plain, shadow = lines
+    assert plain["cnn_probabilities"] == {} and "classify" not in plain["timings_ms"]
+    assert len(shadow["cnn_probabilities"]) >= 2 and "classify" in shadow["timings_ms"]
+    assert (plain["status"], plain["tier"], plain["finding"]) == (
+        shadow["status"],
+        shadow["tier"],
+        shadow["finding"],
+    )
+
+
 def test_json_lines(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--json", *_models(files), str(files["face"]), str(files["junk"])])
     assert code == 0
@@ -70,7 +88,7 @@ def test_json_lines(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) 
     )
     assert set(ok["probabilities"]) == {*PAPER_CLASSES, NORMAL}
     assert {"x", "y", "width", "height"} <= set(ok["face"])
-    assert {"decode", "detect", "landmarks", "quality", "preprocess", "classify", "total"} <= set(
+    assert {"decode", "detect", "landmarks", "quality", "measure", "classify", "total"} <= set(
         ok["timings_ms"]
     )
     assert set(ok["model"]) >= {"name", "version", "sha256"}

@@ -23,7 +23,8 @@ from model.reasons import Reason, Rejected
 from tests.support.model_images import far_away, jpeg, london, relit, side_by_side
 from tests.support.onnx_fixtures import build_tiny_classifier, passthrough_screener
 
-STAGES = ("decode", "detect", "quality", "landmarks", "preprocess", "classify", "grade", "total")
+STAGES = ("decode", "detect", "quality", "landmarks", "measure", "preprocess", "classify", "grade")
+CNN_STAGES = ("preprocess", "classify")
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +55,23 @@ def test_a_face_is_screened(screener: Screener, face_jpeg: bytes) -> None:
     assert set(result.asymmetry) >= {"mouth", "brow", "eye", "eye_ratio", "left_corner_height"}
     assert result.finding is not None and result.finding.label == result.label
     assert result.face is not None and result.face.width > 120
-    assert tuple(result.timings_ms) == STAGES
+    assert tuple(result.timings_ms) == (*STAGES, "total")
     assert result.model == screener.classifier.info
+
+
+def test_a_cnn_without_weight_is_not_run(london_neutral: list[Path]) -> None:
+    """The shipped grader gives the CNN no weight: serving skips it (6.5 of 24 ms a photo), and
+    the finding is the same as when it runs in shadow."""
+    plain, shadow = Screener(), Screener(shadow_cnn=True)
+    assert not plain.grader.uses_cnn and not plain.runs_cnn and shadow.runs_cnn
+    for path in london_neutral[:3]:
+        data = jpeg(london(path))
+        skipped, ran = plain.screen(data), shadow.screen(data)
+        assert tuple(skipped.timings_ms) == (*(s for s in STAGES if s not in CNN_STAGES), "total")
+        assert not skipped.cnn_probabilities and set(CNN_STAGES) <= set(ran.timings_ms)
+        assert set(ran.cnn_probabilities) == set(shadow.classifier.classes)
+        assert skipped.finding == ran.finding and skipped.tier == ran.tier
+        assert skipped.probabilities == ran.probabilities
 
 
 def test_sudden_onset_escalates(model_dir: Path, face_jpeg: bytes) -> None:

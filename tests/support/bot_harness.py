@@ -36,18 +36,23 @@ POLL_TIMEOUT_S = 5
 
 
 def bot_env(api: FakeBotApi, data_dir: Path, classifier: Path, **extra: str) -> dict[str, str]:
-    """Settings as a deployment would give them, pointing at the fake server."""
-    return {
+    """Settings as a deployment would give them, pointing at the fake server. Unless `extra`
+    names a grader, the CNN decides (a tiny classifier's bias picks the finding): a pass-through
+    grader is written beside `data_dir`, never beside the classifier (it may be a shipped one)."""
+    env = {
         "TELEGRAM_BOT_TOKEN": api.token,
         "TELEGRAM_API_BASE_URL": api.base_url,
         "TELEGRAM_FILE_BASE_URL": api.file_base_url,
         "PALSY_DATA_DIR": str(data_dir),
         "PALSY_PEPPER": "test-pepper-0123456789abcdef",
         "PALSY_MODEL_PATH": str(classifier),
-        # The CNN decides in bot tests: a tiny classifier's bias picks the finding.
-        "PALSY_GRADER_PATH": str(build_passthrough_grader(classifier.with_suffix(".grader.json"))),
         **extra,
     }
+    if "PALSY_GRADER_PATH" not in extra:
+        grader = data_dir.parent / f"{data_dir.name}.{classifier.stem}.grader.json"
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        env["PALSY_GRADER_PATH"] = str(build_passthrough_grader(grader))
+    return env
 
 
 def bot_process(
@@ -62,10 +67,9 @@ def bot_process(
     `extra` settings override the defaults; `stderr=subprocess.PIPE` to read its log (text)."""
     env = {
         **os.environ,
-        **bot_env(api, data_dir, classifier),
         "PALSY_RATE_LIMIT_PHOTOS": "1000000",
         "PALSY_LOG_LEVEL": "WARNING",
-        **extra,
+        **bot_env(api, data_dir, classifier, **extra),
     }
     script = str(Path(sys.executable).with_name("palsy-bot"))
     return subprocess.Popen([script], env=env, cwd=cwd, stderr=stderr, text=True)

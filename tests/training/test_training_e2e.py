@@ -95,7 +95,7 @@ def test_train_export_and_screen(tmp_path: Path, request: pytest.FixtureRequest)
         pytest.skip("palsy-check (model/__main__.py) not present")
     photo = faces[0] if faces else tmp_path / "data" / "normal" / "0.png"
     done = subprocess.run(
-        [sys.executable, "-m", "model", "--json", "--model", str(onnx_path), str(photo)],
+        [sys.executable, "-m", "model", "--json", "--cnn", "--model", str(onnx_path), str(photo)],
         capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
     )  # fmt: skip
     assert "Traceback" not in done.stderr
