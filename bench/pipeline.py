@@ -179,7 +179,8 @@ def side_by_side(rounds: dict[str, list[dict]]) -> None:
         f"{'median over rounds, ms':<34}{'that p50':>9}{'p95':>7}{'this p50':>9}{'p95':>7}"
         f"{'ratio':>8}{'ratio':>8}"
     )
-    for stage in rounds["this"][0]["stages_ms"]:
+    stages = dict.fromkeys([*rounds["that"][0]["stages_ms"], *rounds["this"][0]["stages_ms"]])
+    for stage in stages:
         that = med("that", stage, "p50"), med("that", stage, "p95")
         row(stage, that, (med("this", stage, "p50"), med("this", stage, "p95")))
     for key, name in (("wall_ms", "wall (screen call)"), ("thread_cpu_ms", "thread CPU time")):
