@@ -26,9 +26,10 @@ TEMPLATE = """# Model card: palsy classifier `{version}`
 > Any sudden facial droop is an emergency: call for help at once (BE-FAST).
 
 **Its role now:** the screen decides from calibrated facial measures through the grader
-(`grader.json`, card: [GRADER_CARD.md](GRADER_CARD.md)). This CNN runs on every photo and its
-probabilities are logged and shown, but the shipped grader gives it no weight: on the people it
-never trained on it added sensitivity only on synthetic warps like its training data, while on
+(`grader.json`, card: [GRADER_CARD.md](GRADER_CARD.md)). Serving runs this CNN only when the
+grader weighs it (`palsy-check --cnn` runs it in shadow), and the shipped grader gives it no
+weight: on the people it never trained on it added sensitivity only on synthetic warps like its
+training data, while on
 real photos held back from the project it separated palsy from healthy worse than the
 mouth-corner measure alone (AUROC 0.82 against 0.98, as reported when the grader was asked for).
 
