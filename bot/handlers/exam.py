@@ -200,10 +200,13 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     return
             # An old button, or the offer expired: the whole test, resting photo first.
             await _begin(svc, user, t, message, context.bot)
-        elif data.startswith(SKIP) and mine and state is not None and state.waiting == "brows":
+        elif data.startswith(SKIP):
             await changed(query.edit_message_reply_markup(None))
-            exam = examine_steps(svc.screening.screener.exam_params, _measures(state.steps))
-            await _finish(svc, t, message, state, exam, context.bot)
+            if mine and state is not None and state.waiting == "brows":
+                exam = examine_steps(svc.screening.screener.exam_params, _measures(state.steps))
+                await _finish(svc, t, message, state, exam, context.bot)
+            else:  # an old button: its test ended (a tap that silently did nothing confuses)
+                await message.reply_html(t("exam.ended"), do_quote=True)
 
 
 def _measures(steps: dict[str, ExamStep]) -> dict[str, StepMeasures]:

@@ -227,6 +227,8 @@ def test_a_single_photo_offers_two_more_and_the_brow_step_can_be_skipped(
     [reply] = chat.press(brows_step, exam_handlers.SKIP)
     assert t("exam.pattern.none") in reply.text and t("tier.no_signs") in reply.text
     assert t("exam.brows_skipped") not in reply.text  # nothing weak: nothing to call a stroke
+    [ended] = chat.press(brows_step, exam_handlers.SKIP)  # the old button, tapped again
+    assert ended.text == t("exam.ended")
     [exam] = exams_of(bot, chat)
     assert (exam["pattern"], exam["tier"]) == ("none", "no_signs")
     # The single photo became the resting step: linked to the exam, not logged twice.
