@@ -167,11 +167,12 @@ def open_loop(api: FakeBotApi, photos: list[bytes], rate: float, seconds: float,
 
 def _polling(api: FakeBotApi, earlier: int) -> Call:
     """The bot's deleteWebhook after `earlier` of them: its polling begins."""
-    return api.wait_for(
-        lambda calls: ([c for c in calls if c.method == "deleteWebhook"][earlier:] or [None])[0],
-        120,
-        "polling",
-    )
+
+    def began(calls: list[Call]) -> Call | None:
+        seen = [c for c in calls if c.method == "deleteWebhook"]
+        return seen[earlier] if len(seen) > earlier else None
+
+    return api.wait_for(began, 120, "polling")
 
 
 def _known(value: float | None) -> float:

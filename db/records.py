@@ -74,10 +74,7 @@ class ScreeningRecord:
         _check_pseudonym(self.pseudonym)
         if self.exam_id is not None:
             uuid.UUID(self.exam_id)
-        for name, limit in _LIMITS.items():
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or len(value) > limit):
-                raise ValueError(f"{name} must be a string of at most {limit} characters")
+        _check_lengths(self, _LIMITS)
         for name in ("probabilities", "asymmetry", "timings_ms"):
             _check_json_numbers(name, getattr(self, name))
 
@@ -138,10 +135,7 @@ class ExamRecord:
             if getattr(self, name).tzinfo is None:
                 raise ValueError(f"{name} must be timezone-aware (UTC)")
         _check_pseudonym(self.pseudonym)
-        for name in ("tier", "pattern", "weak_side", "locale", "exam_version"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or len(value) > SHORT_LEN):
-                raise ValueError(f"{name} must be a string of at most {SHORT_LEN} characters")
+        _check_lengths(self, _EXAM_LIMITS)
         _check_json_numbers("movement", self.movement)
 
 
@@ -213,6 +207,21 @@ _LIMITS: Final = {
     "model_sha256": SHA256_LEN,
     "locale": LOCALE_LEN,
 }
+_EXAM_LIMITS: Final = {
+    "tier": SHORT_LEN,
+    "pattern": SHORT_LEN,
+    "weak_side": SHORT_LEN,
+    "locale": LOCALE_LEN,
+    "exam_version": SHORT_LEN,
+}
+
+
+def _check_lengths(record: object, limits: dict[str, int]) -> None:
+    """Each named field is None or a string that fits its column (db.models)."""
+    for name, limit in limits.items():
+        value = getattr(record, name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise ValueError(f"{name} must be a string of at most {limit} characters")
 
 
 def _check_json_numbers(name: str, mapping: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 
 from db.models import Exam, ExamStateRow, Screening, UserPref
@@ -168,11 +168,7 @@ class Store:
     def exam_state(self, key: str) -> ExamState | None:
         with self.engine.connect() as connection:
             row = connection.execute(select(EXAM_STATES).where(EXAM_STATES.c.key == key)).first()
-        if row is None:
-            return None
-        values = dict(row._mapping)
-        values["steps"] = ExamState.steps_from_json(values["steps"])
-        return ExamState(**values)
+        return None if row is None else _state_of(row._mapping)
 
     def put_exam_state(self, state: ExamState, expect: str | None = None) -> bool:
         """Store `state`. With `expect` (the step it was waiting for) only if the stored state is
@@ -220,13 +216,12 @@ class Store:
     def expire_exams(self, now: datetime) -> int:
         """End every exam left unfinished for EXAM_TTL (logged as "expired" with the steps it
         had); drop stale offers. Returns exams expired."""
-        query = select(EXAM_STATES.c.key).where(EXAM_STATES.c.updated_at <= now - EXAM_TTL)
+        query = select(EXAM_STATES).where(EXAM_STATES.c.updated_at <= now - EXAM_TTL)
         with self.engine.connect() as connection:
-            keys = list(connection.scalars(query))
+            states = [_state_of(row._mapping) for row in connection.execute(query)]
         expired = 0
-        for key in keys:
-            state = self.exam_state(key)
-            if state is None or not state.expired(now):
+        for state in states:
+            if not state.expired(now):
                 continue
             record = expired_record(state, now)
             expired += self.end_exam(state, record) and record is not None
@@ -321,14 +316,23 @@ def _state_row(state: ExamState) -> dict[str, Any]:
     return values | {"steps": state.steps_json()}
 
 
-def expired_record(state: ExamState, now: datetime | None = None) -> ExamRecord | None:
-    """The row of an exam nobody finished; None for an offer never taken up (no exam)."""
+def _state_of(row: RowMapping) -> ExamState:
+    values = dict(row)
+    values["steps"] = ExamState.steps_from_json(values["steps"])
+    return ExamState(**values)
+
+
+def expired_record(
+    state: ExamState, now: datetime | None = None, status: str = "expired"
+) -> ExamRecord | None:
+    """The row of an exam nobody finished (`status`: expired, or cancelled); None for an offer
+    never taken up (no exam)."""
     if state.waiting == "offer":
         return None
     some_step = next(iter(state.steps.values()), None)
     return ExamRecord(
         id=state.exam_id,
-        status="expired",
+        status=status,
         started_at=state.started_at,
         created_at=now or utc_now(),
         pseudonym=state.pseudonym,

@@ -46,6 +46,10 @@ WHY_NOT: dict[Reason, str] = {
     Reason.OVEREXPOSED: "too bright",
     Reason.BLURRY: "blurry",
     Reason.NOT_FRONTAL: "the head is turned or tilted",
+    # The face test's own (a single photo never gives these).
+    Reason.NO_SMILE: "no smile made: smile as wide as you can and take it again",
+    Reason.NO_BROW_RAISE: "brows not raised: lift both eyebrows high and take it again",
+    Reason.NOT_SAME_PERSON: "the photos do not seem to show the same person",
 }
 RETAKE_TIP = "take a new photo: face the camera, in good light, only your face in the picture"
 ADVICE: dict[Tier, str] = {
@@ -117,9 +121,13 @@ def outcome(result: ScreeningResult) -> str:
         return "checked, but no clear answer: the face is a little uneven, within or near the " \
             "range of healthy faces"  # fmt: skip
     reason = result.reason
-    why = WHY_NOT.get(reason, "not checked") if reason else "not checked"
+    why = _why_not(reason)
     tip = "" if reason in (Reason.NOT_IMAGE, Reason.EMPTY) else f"; {RETAKE_TIP}"
     return f"not checked: {why}{tip}"
+
+
+def _why_not(reason: Reason | None) -> str:
+    return WHY_NOT.get(reason, "not checked") if reason else "not checked"
 
 
 def report(path: Path, result: ScreeningResult) -> str:
@@ -130,7 +138,8 @@ def report(path: Path, result: ScreeningResult) -> str:
             lines.append(f"  seen:      {sentence}")
         lines.append(
             f"  detail:    chance of a palsy-like face {result.finding.p_palsy:.0%} "
-            f"(grader {result.grader_version}); sizes at an assumed 63 mm between the pupils"
+            f"(grader {result.grader_version}); sizes at an assumed {MM_PER_IPD:.0f} mm between "
+            "the pupils"
         )
     times = ", ".join(f"{k} {v:.0f}" for k, v in result.timings_ms.items())
     lines.append(f"  time (ms): {times}")
@@ -152,19 +161,7 @@ def exam_report(paths: Sequence[Path], exam: ExamResult) -> str:
     """The readable report for one FAST exam."""
     lines = [" + ".join(str(p) for p in paths)]
     if exam.status != "ok":
-        reason = exam.reason
-        why = (
-            {
-                Reason.NO_SMILE: "no smile made: smile as wide as you can and take it again",
-                Reason.NO_BROW_RAISE: "brows not raised: lift both eyebrows high and take it again",
-                Reason.NOT_SAME_PERSON: "the photos do not seem to show the same person",
-            }.get(reason)
-            if reason
-            else None
-        )
-        if why is None:
-            why = WHY_NOT.get(reason, "not checked") if reason else "not checked"
-        lines.append(f"  step:      {exam.failed_step}: {why}")
+        lines.append(f"  step:      {exam.failed_step}: {_why_not(exam.reason)}")
     else:
         lines.append(f"  result:    {PATTERNS.get(exam.pattern or '', exam.pattern)}")
         for name, side in (("left", exam.left), ("right", exam.right)):

@@ -23,7 +23,7 @@ from model.decision.grader import Grader
 from model.decision.triage import triage
 from model.face.decode import DecodeLimits, decode
 from model.face.faces import Face, FaceDetector
-from model.face.landmarks import KeyPoints, LandmarkModel
+from model.face.landmarks import LandmarkModel
 from model.face.locate import FaceLocator
 from model.face.preprocess import classifier_input
 from model.face.quality import QualityThresholds
@@ -65,7 +65,6 @@ class Analysis:
     scale: float = 1.0
     face: Face | None = None
     mesh: np.ndarray | None = None
-    points: KeyPoints | None = None
     measures: Measures | None = None
     crop: np.ndarray | None = None
 
@@ -107,7 +106,7 @@ class Analyser:
         face = found.face = self.locator.choose(rgb, faces, self.thresholds, decoded.scale)
         clock.lap("quality", then="landmarks")
         located = self.locator.fit(rgb, face, self.thresholds)  # the pose check included
-        found.mesh, found.points = located.mesh, located.points
+        found.mesh = located.mesh
         eyes = located.points.eyes
         clock.lap("landmarks", then="measure")
         try:
@@ -177,13 +176,12 @@ class Screener(Analyser):
         """The FAST face test (model.decision.exam). Never raises for bad input: a failed photo
         fails its step with its own reason."""
         photos = {"rest": rest, "smile": smile} | ({"brows": brows} if brows else {})
-        steps, measures, shapes = {}, {}, {}
+        steps, measured = {}, {}
         for name, data in photos.items():
-            result, step = self.exam_step(data, sudden_onset if name == "rest" else None)
-            steps[name] = result
+            steps[name], step = self.exam_step(data, sudden_onset if name == "rest" else None)
             if step is not None:
-                measures[name], shapes[name] = step.measures, step.shape
-        return examine(self.exam_params, steps, measures, shapes, sudden_onset)
+                measured[name] = step
+        return examine(self.exam_params, steps, measured, sudden_onset)
 
     def exam_step(
         self, data: bytes, sudden_onset: bool | None = None

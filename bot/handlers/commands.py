@@ -104,7 +104,7 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     user = user_of(update)
-    t = svc.texts(await svc.language(user))
+    t = await svc.user_texts(user)
     if svc.pseudonym(user) is None:
         await message_of(update).reply_html(t("forget.anonymous"))
         return
@@ -124,7 +124,7 @@ async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = query_of(update)
     svc = services(context)
     user = query.from_user
-    t = svc.texts(await svc.language(user))
+    t = await svc.user_texts(user)
     await query.answer()
     if query.data not in (FORGET_YES, FORGET_ALL):
         await changed(query.edit_message_text(t("forget.cancelled"), parse_mode="HTML"))

@@ -134,8 +134,7 @@ async def _begin(svc: Services, user: User, t: Texts, message: Message, bot: Bot
         old = await _load(svc, user)
         if old is not None:
             status = "expired" if old.expired(now) else "cancelled"
-            record = expired_record(old, now)
-            await _end(svc, old, record and replace(record, status=status))
+            await _end(svc, old, expired_record(old, now, status))
         state = ExamState(key=svc.exam_key(user), pseudonym=svc.pseudonym(user),
                           waiting="rest", started_at=now, updated_at=now)  # fmt: skip
         await _save(svc, state)
@@ -162,8 +161,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if state is None:
             await message.reply_html(t("exam.nothing"))
             return
-        record = expired_record(state, svc.clock())
-        await _end(svc, state, record and replace(record, status="cancelled"))
+        await _end(svc, state, expired_record(state, svc.clock(), "cancelled"))
     await message.reply_html(t("exam.cancelled"))
 
 

@@ -87,7 +87,7 @@ async def not_a_photo(
 ) -> None:
     svc = services(context)
     user = user_of(update)
-    t = svc.texts(await svc.language(user))
+    t = await svc.user_texts(user)
     state = await exam.active(svc, user, t, message_of(update))
     if state is not None:  # in the middle of the face test: a reminder of the step
         await exam.remind(svc, state, t, message_of(update))

@@ -231,24 +231,29 @@ def decide(
 def examine(
     params: ExamParams,
     steps: dict[str, ScreeningResult],
-    measures: dict[str, Measures],
-    shapes: dict[str, np.ndarray],
+    measured: dict[str, StepMeasures],
     sudden_onset: bool | None = None,
 ) -> ExamResult:
-    """The exam from each step's screening result, measures and face shape (see Screener.exam)."""
+    """The exam from each step's screening result and, where a face was measured, its
+    measures and face shape (see Screener.exam)."""
     version = params.version
     for name, result in steps.items():
-        if result.status == "rejected" and name not in measures:
+        if result.status == "rejected" and name not in measured:
             return ExamResult("rejected", Tier.RETAKE, steps, name, result.reason,  # type: ignore[arg-type]
                               exam_version=version)  # fmt: skip
+    rest_shape = measured["rest"].shape
     for name in steps:
-        if name != "rest" and shape_distance(shapes["rest"], shapes[name], params) > (
+        if name != "rest" and shape_distance(rest_shape, measured[name].shape, params) > (
             params.same_person_max
         ):
             return ExamResult("rejected", Tier.RETAKE, steps, name, Reason.NOT_SAME_PERSON,  # type: ignore[arg-type]
                               exam_version=version)  # fmt: skip
+    brows = measured.get("brows")
     reason, step, pattern, weak, left, right = decide(
-        params, measures["rest"], measures["smile"], measures.get("brows")
+        params,
+        measured["rest"].measures,
+        measured["smile"].measures,
+        None if brows is None else brows.measures,
     )
     if reason is not None:
         return ExamResult("rejected", Tier.RETAKE, steps, step, reason, left=left, right=right,
@@ -269,10 +274,5 @@ def examine_steps(
 ) -> ExamResult:
     """The exam from stored steps (no photos): rest and smile, brows optional. With only rest
     and smile it is the "brows skipped" exam (pattern "lower_face" when one side is weak)."""
-    return examine(
-        params,
-        {name: step.result() for name, step in steps.items()},
-        {name: step.measures for name, step in steps.items()},
-        {name: step.shape for name, step in steps.items()},
-        sudden_onset,
-    )
+    results = {name: step.result() for name, step in steps.items()}
+    return examine(params, results, steps, sudden_onset)

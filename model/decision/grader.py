@@ -216,24 +216,15 @@ class Grader:
         in_region = {r: {s: by_class.get(f"{s}_{r}", 0.0) for s in SEVERITIES} for r in REGIONS}
         region = max(REGIONS, key=lambda r: sum(in_region[r].values()))
         severity = max(SEVERITIES, key=lambda s: in_region[region][s])
-        if severity == "severe" and self.region_size(region, asym) <= p.severe_floor:
+        # The region's measure furthest outside the healthy range (size 1 = its edge) gives the
+        # weaker-looking side, and holds back "severe" unless beyond every healthy face.
+        scale = p.healthy_scale
+        names = [f for f in p.features if FEATURES[f] == region]
+        worst = max(names, key=lambda f: abs(asym[f]) / scale[f])
+        if severity == "severe" and abs(asym[worst]) / scale[worst] <= p.severe_floor:
             severity = "moderate"
-        return Finding("finding", p_palsy, region, severity, self.side(region, asym), observations)
-
-    def _worst(self, region: Region, asym: Mapping[str, float]) -> str:
-        """The region's measure furthest outside the healthy range."""
-        scale = self.params.healthy_scale
-        names = [f for f in self.params.features if FEATURES[f] == region]
-        return max(names, key=lambda f: abs(asym[f]) / scale[f])
-
-    def region_size(self, region: Region, asym: Mapping[str, float]) -> float:
-        """How far the region's worst measure stands outside the healthy range (1 = its edge)."""
-        worst = self._worst(region, asym)
-        return abs(asym[worst]) / self.params.healthy_scale[worst]
-
-    def side(self, region: Region, asym: Mapping[str, float]) -> Side:
-        """The weaker-looking side on the region's measure furthest outside the healthy range."""
-        return "left" if asym[self._worst(region, asym)] > 0 else "right"
+        side: Side = "left" if asym[worst] > 0 else "right"
+        return Finding("finding", p_palsy, region, severity, side, observations)
 
     def observations(self, asym: Mapping[str, float]) -> tuple[Observation, ...]:
         """Told measures outside the healthy range (beyond their healthy scale), largest first."""

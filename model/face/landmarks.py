@@ -82,10 +82,6 @@ class Side:
     mouth_corner: np.ndarray
     alar_base: np.ndarray
 
-    @property
-    def brow_mean(self) -> np.ndarray:
-        return self.brow.mean(axis=0)
-
 
 @dataclass(frozen=True)
 class KeyPoints:

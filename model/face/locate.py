@@ -19,7 +19,6 @@ from model.reasons import Reason, Rejected
 
 @dataclass(frozen=True)
 class Located:
-    face: Face
     mesh: np.ndarray  # (478, 2) pixels of the image given
     points: KeyPoints
 
@@ -54,7 +53,7 @@ class FaceLocator:
         if gate is not None:
             eyes = points.eyes
             check_pose(eyes[0], eyes[1], points.nose_tip, gate)
-        return Located(face, mesh, points)
+        return Located(mesh, points)
 
     def locate(
         self, rgb: np.ndarray, gate: QualityThresholds | None = None, scale: float = 1.0
