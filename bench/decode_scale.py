@@ -14,7 +14,6 @@ decisions (status, reason, label, side, tier) are the same.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
@@ -23,21 +22,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import ImageFilter
 
 from bench.pipeline import LONDON, machine, percentiles
 from model.face.decode import DecodeLimits, decode
 from model.face.landmarks import key_points
+from model.face.quality import main_face
 from model.pipeline import Screener
 from model.result import ScreeningResult
 from tests.support.grader_pins import phone_frame
 from tests.support.london_truth import errors, four_points, template
-
-
-def jpeg(image: Image.Image, quality: int = 87) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality)
-    return out.getvalue()
+from tests.support.model_images import jpeg
 
 
 def framed(side: int, blur: float = 0.0) -> Callable[[Path], tuple[bytes, float, tuple]]:
@@ -45,7 +40,7 @@ def framed(side: int, blur: float = 0.0) -> Callable[[Path], tuple[bytes, float,
         image = phone_frame(photo, side)
         if blur:
             image = image.filter(ImageFilter.GaussianBlur(blur))
-        return jpeg(image), side / 1350, ((1280 - side) // 2, (960 - side) // 2)
+        return jpeg(image, 87), side / 1350, ((1280 - side) // 2, (960 - side) // 2)
 
     return make
 
@@ -110,7 +105,7 @@ def main() -> int:
                     scales.add(round(decoded.scale, 3))
                 faces = screener.detector.detect(decoded.rgb)
                 if faces:
-                    mesh = screener.mesh.landmarks(decoded.rgb, max(faces, key=lambda f: f.box[2]))
+                    mesh = screener.mesh.landmarks(decoded.rgb, main_face(faces))
                     points = four_points(key_points(mesh)) * decoded.scale
                     errs[mode].append(float(np.mean(errors(points, truth, ipd))))
         same = sum(a == b for a, b in zip(decisions["full"], decisions["reduced"], strict=True))

@@ -62,14 +62,9 @@ def make_images(out: Path, count: int) -> str:
 def frame(photo: Path) -> Image.Image:
     """A London photo (square) resized to 960 px and centred on a 1280 x 960 grey frame: a
     template point p lands at p * FRAME_SIDE / (photo side) + FRAME_OFFSET."""
-    from PIL import Image
+    from tests.support.grader_pins import phone_frame  # the parent only: the child times imports
 
-    canvas = Image.new("RGB", (1280, 960), (128, 128, 128))
-    with Image.open(photo) as image:
-        side = (FRAME_SIDE, FRAME_SIDE)
-        face = image.convert("RGB").resize(side, Image.Resampling.LANCZOS)
-    canvas.paste(face, FRAME_OFFSET)
-    return canvas
+    return phone_frame(photo, FRAME_SIDE)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

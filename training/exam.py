@@ -37,6 +37,8 @@ from model.decision.exam import corner_movement as moved
 from model.face.landmarks import IRIS_CENTRE
 from model.measures.asymmetry import MM_PER_IPD, Measures, SideMeasures, face_shape
 from model.reasons import Rejected
+from training.grader import pct, person_folds
+from training.grader import share as shared
 from training.grader_data import code_digest
 from training.synth import MESH, MESH_ANCHORS, MESH_LIP_MID
 from training.warp import warp_image
@@ -257,11 +259,6 @@ def fit(people: Sequence[Person], version: str, policy: Policy = Policy(),
     )
 
 
-def folds(people: Sequence[Person], k: int, seed: int = 7) -> list[set[str]]:
-    order = np.random.default_rng(seed).permutation(sorted(p.subject for p in people))
-    return [set(order[j::k]) for j in range(k)]
-
-
 def evaluate(people: Sequence[Person], k: int = 5) -> dict[str, Any]:
     """Person-grouped cross-validation: thresholds fitted without the held-out people."""
     healthy: list[str | None] = []
@@ -270,7 +267,7 @@ def evaluate(people: Sequence[Person], k: int = 5) -> dict[str, Any]:
     refused_other = same_kept = 0
     pattern_checks: dict[str, list[str | None]] = {"stroke_type": [], "bells_type": []}
     no_smile_refused = 0
-    for held in folds(people, k):
+    for held in person_folds([p.subject for p in people], k, seed=7):
         params = fit([p for p in people if p.subject not in held], "cv")
         test = [p for p in people if p.subject in held]
         for p in test:
@@ -302,7 +299,7 @@ def evaluate(people: Sequence[Person], k: int = 5) -> dict[str, Any]:
     n = len(healthy)
 
     def share(values: list[bool]) -> float | None:
-        return round(sum(values) / len(values), 4) if values else None
+        return shared(sum(values), len(values))
 
     return {
         "people": len(people),
@@ -348,7 +345,7 @@ def card_text(report: dict[str, Any]) -> str:
     """The exam's card, from the evaluation report alone."""
     h = report["healthy_pairs"]
     rows = "\n".join(
-        f"| {float(s):.0%} | {f['photos']} | {_pct(f['found'])} | {_pct(f['side_right'])} |"
+        f"| {float(s):.0%} | {f['photos']} | {pct(f['found'])} | {pct(f['side_right'])} |"
         for s, f in report["smile_failure"].items()
     )
     pat = report["patterns_complete_failure"]
@@ -364,13 +361,13 @@ with a neutral and a smiling photo from one session, and a re-encoded copy of th
 (re-measurement noise). Smile failures and brow raises are synthetic warps (`training/exam.py`).
 
 ## Person-grouped cross-validation ({report["folds"]} folds)
-Healthy rest -> smile pairs of held-out people ({h["pairs"]}): no signs {_pct(h["no_signs"])},
-unclear {_pct(h["unclear"])}, one-sided weakness (an emergency) {_pct(h["finding"])}
-({h["emergencies"]} of {h["pairs"]}), asked to smile again {_pct(h["asked_to_smile_again"])}.
+Healthy rest -> smile pairs of held-out people ({h["pairs"]}): no signs {pct(h["no_signs"])},
+unclear {pct(h["unclear"])}, one-sided weakness (an emergency) {pct(h["finding"])}
+({h["emergencies"]} of {h["pairs"]}), asked to smile again {pct(h["asked_to_smile_again"])}.
 A "smile" identical to the resting photo was refused as "no smile made" in
-{_pct(report["identical_smile_refused"])}. Same-person check: a person's own pair kept in
-{_pct(report["same_person_kept"])}; another person's smile refused in
-{_pct(report["other_person_refused"])} (face proportions from the mesh; a weak check).
+{pct(report["identical_smile_refused"])}. Same-person check: a person's own pair kept in
+{pct(report["same_person_kept"])}; another person's smile refused in
+{pct(report["other_person_refused"])} (face proportions from the mesh; a weak check).
 
 One side's smile warped back toward rest (share of the movement taken away):
 
@@ -379,8 +376,8 @@ One side's smile warped back toward rest (share of the movement taken away):
 {rows}
 
 Complete one-sided smile failure with raised brows: both brows up -> stroke-type
-{_pct(pat["stroke_type"]["right_pattern"])}; only the other side's brow up -> Bell's-type
-{_pct(pat["bells_type"]["right_pattern"])}.
+{pct(pat["stroke_type"]["right_pattern"])}; only the other side's brow up -> Bell's-type
+{pct(pat["bells_type"]["right_pattern"])}.
 
 ## Why so few warped failures are found
 The face mesh was trained on healthy faces and pulls a weak corner toward the strong side's
@@ -389,10 +386,6 @@ smile. The thresholds are set on healthy people first (weak only beyond every he
 so the exam misses most synthetic failures rather than alarm healthy people. The
 brow rule (a brow rising less than half as far as the other is weak) is stated, not calibrated.
 """
-
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:.1%}"
 
 
 def _people(london: Path, warps: bool, cache: Path, limit: int | None) -> list[Person]:

@@ -203,8 +203,12 @@ def cross_validate(
     return outcomes
 
 
-def _share(n: int, d: int) -> float | None:
+def share(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1%}"
 
 
 def summarise(outcomes: Sequence[Outcome], rows: Sequence[Row] = ()) -> dict[str, Any]:
@@ -221,9 +225,9 @@ def summarise(outcomes: Sequence[Outcome], rows: Sequence[Row] = ()) -> dict[str
         decisions = Counter(o.decision for o in group)
         out[name] = {
             "photos": n,
-            "no_signs": _share(decisions["no_signs"], n),
-            "unclear": _share(decisions["unclear"], n),
-            "finding": _share(decisions["finding"], n),
+            "no_signs": share(decisions["no_signs"], n),
+            "unclear": share(decisions["unclear"], n),
+            "finding": share(decisions["finding"], n),
             "emergencies": sum(o.tier is Tier.EMERGENCY for o in group),
         }
     palsy: dict[str, Any] = {}
@@ -256,15 +260,15 @@ def _palsy_figures(group: Sequence[Outcome]) -> dict[str, Any]:
 
     return {
         "photos": n,
-        "flagged": _share(f, n),
-        "unclear": _share(sum(o.decision == "unclear" for o in group), n),
-        "told_no_signs": _share(sum(o.decision == "no_signs" for o in group), n),
-        "region_right": _share(
+        "flagged": share(f, n),
+        "unclear": share(sum(o.decision == "unclear" for o in group), n),
+        "told_no_signs": share(sum(o.decision == "no_signs" for o in group), n),
+        "region_right": share(
             sum(o.label is not None and o.label.endswith(o.row.label.split("_")[1])
                 for o in flagged), f),
-        "side_right": _share(sum(o.side == o.row.side for o in flagged), f),
-        "severity_exact": _share(sum(steps(o) == 0 for o in flagged), f),
-        "severity_within_one": _share(sum(steps(o) <= 1 for o in flagged), f),
+        "side_right": share(sum(o.side == o.row.side for o in flagged), f),
+        "severity_exact": share(sum(steps(o) == 0 for o in flagged), f),
+        "severity_within_one": share(sum(steps(o) <= 1 for o in flagged), f),
     }  # fmt: skip
 
 

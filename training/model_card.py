@@ -318,9 +318,7 @@ def facts(run: Run, notes: list[str] | None = None, compare: Path | None = None)
         "train_images": used.train_images,
         "train_subjects": _or_unknown(used.train_subjects),
         "validation_images": used.validation_images,
-        "validation_subjects": "?"
-        if used.validation_subjects is None
-        else used.validation_subjects,
+        "validation_subjects": _or_unknown(used.validation_subjects),
         "group_source": split.group_source,
         "near_duplicates": used.near_duplicate_in_train,
         "ece_bins": val.ece_bins,
