@@ -397,10 +397,12 @@ class FakeBotApi:
                 return {"ok": True, "result": handler(params)}
             with self._cond:
                 self._state.calls.append(call)
-                call.result = handler(params)
-                if method == "sendMessage" and call.reply_to is not None:
-                    self._state.replies.setdefault(call.reply_to, call)
-                self._cond.notify_all()
+                try:
+                    call.result = handler(params)
+                    if method == "sendMessage" and call.reply_to is not None:
+                        self._state.replies.setdefault(call.reply_to, call)
+                finally:  # a refused call is recorded too: its waiters must wake (else they
+                    self._cond.notify_all()  # sleep out their timeout, 10 s by default)
         except ApiError as exc:
             call.error = exc.description
             return {"ok": False, "error_code": exc.code, "description": exc.description}
