@@ -7,20 +7,24 @@ import asyncio
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.ext import ContextTypes
 
+from bot.callbacks import (
+    FORGET_ALL,
+    FORGET_NOTHING,
+    FORGET_RESULTS,
+    FROM_MENU,
+    FROM_REPLY,
+    FROM_START,
+    Forget,
+    Language,
+)
 from bot.config import LANGUAGES
 from bot.handlers.parts import changed, message_of, query_of, user_of
 from bot.i18n import Texts, catalog
 from bot.services import Services, services
 from db.store import StoreUnavailable
 
-# lang:<code>:<where the buttons were>: the menu (edited to say it is done), /start (shown
+# Language buttons say where they were: the menu (edited to say it is done), /start (shown
 # again in the new language) or under another reply (buttons dropped, a new message says so).
-LANGUAGE_PREFIX = "lang:"
-FROM_MENU, FROM_START, FROM_REPLY = "m", "s", "r"
-FORGET_PREFIX = "forget:"
-FORGET_YES = FORGET_PREFIX + "yes"  # results only; a chosen language stays
-FORGET_ALL = FORGET_PREFIX + "all"  # results and the language choice
-FORGET_NO = FORGET_PREFIX + "no"
 
 
 async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
@@ -35,10 +39,12 @@ def language_name(code: str) -> str:
     return catalog(code)["language.name"]
 
 
-def language_buttons(where: str) -> InlineKeyboardMarkup:
+def language_buttons(svc: Services, user_id: int, where: str) -> InlineKeyboardMarkup:
     """One button per catalog, each in its own language and script, so any reader finds theirs."""
     buttons = [
-        InlineKeyboardButton(language_name(code), callback_data=f"{LANGUAGE_PREFIX}{code}:{where}")
+        InlineKeyboardButton(
+            language_name(code), callback_data=svc.buttons.data(user_id, Language(code, where))
+        )
         for code in LANGUAGES
     ]
     return InlineKeyboardMarkup([buttons])
@@ -51,7 +57,8 @@ def start_text(t: Texts) -> str:
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
-    await message_of(update).reply_html(start_text(t), reply_markup=language_buttons(FROM_START))
+    markup = language_buttons(services(context), user_of(update).id, FROM_START)
+    await message_of(update).reply_html(start_text(t), reply_markup=markup)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -66,9 +73,8 @@ async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
-    await message_of(update).reply_html(
-        t("language.choose"), reply_markup=language_buttons(FROM_MENU)
-    )
+    markup = language_buttons(services(context), user_of(update).id, FROM_MENU)
+    await message_of(update).reply_html(t("language.choose"), reply_markup=markup)
 
 
 async def _store_language(svc: Services, user: User, code: str | None) -> None:
@@ -82,11 +88,13 @@ async def _store_language(svc: Services, user: User, code: str | None) -> None:
     svc.remember_language(user, code)
 
 
-async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language_chosen(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, press: Language
+) -> None:
     query = query_of(update)
     await query.answer()
-    code, _, where = (query.data or "").removeprefix(LANGUAGE_PREFIX).partition(":")
-    if code not in LANGUAGES:
+    code, where = press.code, press.where
+    if code not in LANGUAGES:  # a catalog removed since the button was sent
         return
     svc = services(context)
     await _store_language(svc, query.from_user, code)
@@ -108,28 +116,28 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if svc.pseudonym(user) is None:
         await message_of(update).reply_html(t("forget.anonymous"))
         return
-    keep_or_not = [(t("forget.yes"), FORGET_YES)]
+    keep_or_not = [(t("forget.yes"), FORGET_RESULTS)]
     if svc.chosen_language(user) is not None:
         keep_or_not.append((t("forget.all"), FORGET_ALL))
     buttons = [
-        InlineKeyboardButton(label, callback_data=data)
-        for label, data in (*keep_or_not, (t("forget.no"), FORGET_NO))
+        InlineKeyboardButton(label, callback_data=svc.buttons.data(user.id, Forget(choice)))
+        for label, choice in (*keep_or_not, (t("forget.no"), FORGET_NOTHING))
     ]
     await message_of(update).reply_html(
         t("forget.confirm"), reply_markup=InlineKeyboardMarkup([buttons])
     )
 
 
-async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, press: Forget) -> None:
     query = query_of(update)
     svc = services(context)
     user = query.from_user
     t = await svc.user_texts(user)
     await query.answer()
-    if query.data not in (FORGET_YES, FORGET_ALL):
+    if press.choice == FORGET_NOTHING:
         await changed(query.edit_message_text(t("forget.cancelled"), parse_mode="HTML"))
         return
-    kept = svc.chosen_language(user) if query.data == FORGET_YES else None
+    kept = svc.chosen_language(user) if press.choice == FORGET_RESULTS else None
     try:
         count = await asyncio.to_thread(svc.results.forget, svc.pseudonym(user))
     except StoreUnavailable:
@@ -139,7 +147,7 @@ async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await _store_language(svc, user, kept)
     if kept is not None:
         text = t("forget.done_kept", count=count, language=language_name(kept))
-    elif query.data == FORGET_ALL:
+    elif press.choice == FORGET_ALL:
         text = t("forget.done_all", count=count)
     else:
         text = t("forget.done", count=count)

@@ -10,7 +10,7 @@ from bot.services import Services
 
 async def refused(svc: Services, user: User, t: Texts, message: Message) -> bool:
     """Count one check; True when over the limit (said once per window, then quiet)."""
-    verdict = svc.limiter.hit(user.id)
+    verdict = await svc.limiter.hit(svc.user_key(user))
     if verdict.allowed:
         return False
     if verdict.notify:

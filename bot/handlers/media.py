@@ -26,8 +26,9 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.callbacks import FROM_REPLY
 from bot.handlers import exam, onset
-from bot.handlers.commands import FROM_REPLY, language_buttons
+from bot.handlers.commands import language_buttons
 from bot.handlers.limit import refused
 from bot.handlers.parts import message_of, user_of
 from bot.i18n import Texts
@@ -93,13 +94,13 @@ async def not_a_photo(
         await exam.remind(svc, state, t, message_of(update))
         return
     await message_of(update).reply_html(
-        t(key), do_quote=True, reply_markup=_first_contact_buttons(svc, user)
+        t(key), do_quote=True, reply_markup=await _first_contact_buttons(svc, user)
     )
 
 
-def _first_contact_buttons(svc: Services, user: User) -> InlineKeyboardMarkup | None:
+async def _first_contact_buttons(svc: Services, user: User) -> InlineKeyboardMarkup | None:
     """The first reply to someone who has not chosen a language offers every language."""
-    return language_buttons(FROM_REPLY) if svc.first_contact(user) else None
+    return language_buttons(svc, user.id, FROM_REPLY) if await svc.first_contact(user) else None
 
 
 async def _screen_file(
@@ -131,19 +132,20 @@ async def _screen_file(
                 result, step = await svc.screening.screen_step(data)
         record = _record(svc, result, update, kind, language)
         if state is not None:
-            await exam.took(svc, t, message, state, (result, step, record), context.bot)
-            return
+            if await exam.took(svc, t, message, state, (result, step, record), context.bot):
+                return
+            # The test moved on elsewhere meanwhile: this photo is answered on its own.
         svc.results.submit(record)  # never blocks: a worker thread writes
         closer = None
         if result.status == "ok" and step is not None:
             closer = await exam.offer(svc, user, record, step)
-    markup = _first_contact_buttons(svc, user)
+    markup = await _first_contact_buttons(svc, user)
     if closer is not None:  # the closer check first, the language offer under it
         rows = [[closer], *(markup.inline_keyboard if markup else ())]
         markup = InlineKeyboardMarkup(rows)
     await message.reply_html(render.result_text(t, result), do_quote=True, reply_markup=markup)
-    if render.asks_onset(result) and svc.first_in_album(message.chat_id, message.media_group_id):
-        text, question = onset.question(t, record.id, result)
+    if render.asks_onset(result) and await svc.first_in_album(user, message.media_group_id):
+        text, question = onset.question(svc, user.id, t, record.id, result)
         await message.reply_html(text, reply_markup=question, do_quote=False)
 
 

@@ -38,4 +38,4 @@ def test_idle_users_are_forgotten() -> None:
         limiter.hit(user)
     clock.now += 11
     limiter.hit(1000)
-    assert len(limiter._events) == 1
+    assert len(limiter._windows) == 1

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from db.log import ResultLog
-from db.records import ScreeningRecord
+from db.records import OnsetAnswer, ScreeningRecord
 from db.settings import DbSettings
 
 POSTGRES_ENV = "PALSY_TEST_POSTGRES_URL"
@@ -91,6 +91,15 @@ def record(**values: Any) -> ScreeningRecord:
         "timings_ms": {"decode": 1.5, "classify": 3.0},
     }
     return ScreeningRecord(**(defaults | values))
+
+
+FINDING_TIERS = ("soon", "urgent", "emergency")
+
+
+def onset(record_id: str, pseudonym: str | None, sudden: bool, to: str) -> OnsetAnswer:
+    """An onset answer that takes any finding's tier to `to` (the bot derives the map from
+    model.decision.triage; db tests need only its shape)."""
+    return OnsetAnswer(record_id, pseudonym, sudden, {tier: to for tier in FINDING_TIERS})
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
