@@ -51,7 +51,7 @@ from db.spool import Op, Spool
 log = logging.getLogger(__name__)
 
 REPLAY_BATCH = 500
-CAS_TRIES = 8  # compare-and-set rounds before a write is called contended (never in practice)
+CAS_TRIES = 20  # compare-and-set rounds before a write is called contended (never in practice)
 # Advisory locks of one pseudonym's writes against its erasure: (class, key) pairs, a key space
 # apart from the migration's single-number lock.
 _PERSON_LOCK_CLASS = 0x7041_4C59
@@ -431,10 +431,12 @@ class Store:
         state and the answer; run again if another replica changed it meanwhile."""
         for _ in range(CAS_TRIES):
             with self.engine.begin() as connection:
+                # FOR UPDATE (PostgreSQL): concurrent changes of one window wait for each other
+                # instead of retrying; the version check covers SQLite and the first insert.
                 row = connection.execute(
-                    select(RATE_LIMITS.c.state, RATE_LIMITS.c.version).where(
-                        RATE_LIMITS.c.key == key
-                    )
+                    select(RATE_LIMITS.c.state, RATE_LIMITS.c.version)
+                    .where(RATE_LIMITS.c.key == key)
+                    .with_for_update()
                 ).first()
                 state, answer = change(None if row is None else dict(row.state))
                 values = {"state": state, "updated_at": now}
@@ -552,7 +554,10 @@ def _insert_absent(
         dialect_insert = sqlite.insert if name == "sqlite" else postgresql.insert
         statement = dialect_insert(table).on_conflict_do_nothing(index_elements=keys)
         if len(rows) == 1:
-            return connection.execute(statement, rows[0]).rowcount
+            # RETURNING gives the inserted row only: SQLAlchemy reports no rowcount of an
+            # INSERT on PostgreSQL (-1).
+            returning = statement.returning(*[table.c[key] for key in keys])
+            return len(connection.execute(returning, rows[0]).all())
         connection.execute(statement, rows)
         return len(rows)  # executemany: no reliable count; callers of many need none
     (key,) = keys

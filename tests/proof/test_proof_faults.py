@@ -220,23 +220,13 @@ def test_a_burst_of_mixed_faults_still_one_answer_and_one_row_each(rig: Rig, pho
 # --- the database goes away mid-run -----------------------------------------------------------
 
 
-class SwitchableGate(Gate):
-    """tests.support.db_backends.Gate that can also go down again, dropping live connections."""
-
-    def shut(self) -> None:
-        self.is_open.clear()
-        for sock in self.sockets:
-            sock.close()
-        self.sockets.clear()
-
-
 class Outage:
     """A database that can be taken down and brought back while the bot runs."""
 
     def __init__(self, kind: str, tmp: Path) -> None:
         self.kind, self.tmp = kind, tmp
         self._schema: PostgresSchema | None = None
-        self._gate: SwitchableGate | None = None
+        self._gate: Gate | None = None
         self._locker: sqlite3.Connection | None = None
 
     def env(self) -> dict[str, str]:
@@ -244,7 +234,7 @@ class Outage:
             return {}
         self._schema = PostgresSchema()
         url = self._schema.__enter__()
-        self._gate = SwitchableGate(url.host or "127.0.0.1", url.port or 5432)
+        self._gate = Gate(url.host or "127.0.0.1", url.port or 5432)
         self._gate.open()
         gated = url.set(host="127.0.0.1", port=self._gate.port)
         return {"DATABASE_URL": gated.render_as_string(hide_password=False)}
