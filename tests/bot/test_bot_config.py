@@ -175,3 +175,38 @@ def test_check_loads_models_migrates_and_alive_reads_the_heartbeat(
     assert main(["--alive"]) == 1  # no running bot, no heartbeat
     (tmp_path / "data" / "heartbeat").touch()
     assert main(["--alive"]) == 0
+    (tmp_path / "data" / "heartbeat").unlink()
+    clean_env.setenv("PALSY_HEARTBEAT_FILE", str(tmp_path / "replica-1.heartbeat"))
+    assert main(["--alive"]) == 1  # its own heartbeat, not the one in the shared data directory
+    (tmp_path / "replica-1.heartbeat").touch()
+    assert main(["--alive"]) == 0
+
+
+def test_another_or_a_lost_pepper_stops_the_bot_in_one_line(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    clean_env.setenv("PALSY_MODEL_PATH", str(build_tiny_classifier(tmp_path / "c.onnx")))
+    with preserved_logging():
+        assert main(["--check"]) == 0  # the first start makes the pepper and records it
+    capsys.readouterr()
+    pepper = tmp_path / "data" / "pepper"
+    made = pepper.read_text()
+    clean_env.setenv("PALSY_PEPPER", "another-pepper-0123456789")
+    with preserved_logging():
+        assert main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("palsy-bot: configuration error: PALSY_PEPPER: the pepper here")
+    assert err.count("\n") == 1 and "from your backup" in err
+    # The volume is recreated: no pepper file, but the database remembers it had one.
+    clean_env.delenv("PALSY_PEPPER")
+    pepper.unlink()
+    with preserved_logging():
+        assert main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert "no pepper here, but the database" in err and err.count("\n") == 1
+    assert not pepper.exists()  # not invented: that would split every person's rows in two
+    pepper.write_text(made)  # restored from the backup
+    pepper.chmod(0o600)
+    with preserved_logging():
+        assert main(["--check"]) == 0

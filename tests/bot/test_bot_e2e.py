@@ -14,6 +14,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,13 +25,15 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot.app import RESEND_DELAYS_S
+from bot.callbacks import Buttons, Onset
 from bot.config import LANGUAGES
 from bot.i18n import Texts
 from db.log import ResultLog
 from db.records import ScreeningRecord
 from db.settings import DbSettings
 from db.store import SCREENINGS, USER_PREFS
-from tests.support.bot_harness import TOKEN, RunningBot, bot_env, button, legible
+from model.decision.triage import Sudden, Tier
+from tests.support.bot_harness import BUTTONS, TOKEN, RunningBot, bot_env, button, legible
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser, Fault
 from tests.support.model_images import london, relit
 from tests.support.onnx_fixtures import build_passthrough_grader, build_tiny_classifier
@@ -222,6 +225,46 @@ def test_onset_yes_escalates_to_emergency_and_is_logged(
     assert api.calls("answerCallbackQuery")
     (row,) = rig.rows(user)
     assert (row["tier"], row["sudden_onset"]) == ("emergency", True)
+
+
+def test_a_forged_button_changes_nothing_and_is_told_it_has_expired(
+    healthy: Rig, face_jpeg: bytes
+) -> None:
+    """Telegram does not promise that a press carries one of our buttons' data: this payload,
+    from a modified client, used to turn a healthy row into a sudden emergency."""
+    api, t, user, mallory = healthy.api, healthy.texts(), healthy.user(), healthy.user()
+    reply = api.wait_reply(api.send_photo(user, face_jpeg))
+    (row,) = healthy.rows(user)
+    assert (row["tier"], row["label"], row["sudden_onset"]) == ("no_signs", "normal", None)
+    yes = Onset(row["id"], Sudden.YES, None, Tier.EMERGENCY)
+    mine = BUTTONS.data(user.id, yes)
+    forged = {
+        user: [
+            f"onset:y:-:{uuid.UUID(row['id']).hex}:exam-emergency",  # the issue's payload
+            mine[:-1] + ("B" if mine[-1] != "B" else "C"),  # its tag changed
+            mine.replace(":y:", ":n:"),  # its answer changed
+            BUTTONS.data(mallory.id, yes),  # signed for someone else
+            Buttons.from_pepper(b"another-pepper-0123456789").data(user.id, yes),
+        ],
+        # Signed for the presser (a leaked key, say): the row is not theirs.
+        mallory: [BUTTONS.data(mallory.id, yes)],
+    }
+    before = len(api.calls("answerCallbackQuery"))
+    for presser, payloads in forged.items():
+        for data in payloads:
+            api.press_button(presser, reply, data)
+    count = sum(len(payloads) for payloads in forged.values())
+
+    def answered(calls: list[Call]) -> list[Call] | None:
+        got = [c for c in calls if c.method == "answerCallbackQuery"][before:]
+        return got if len(got) >= count else None
+
+    for answer in api.wait_for(answered, what="an answer to every press"):
+        assert answer.params.get("text") == t("button.expired")
+    assert healthy.rows(user) == [row]  # nothing changed
+    for person in (user, mallory):
+        sent = [c for c in api.calls(chat_id=person.id) if c.method.startswith("editMessage")]
+        assert sent == [] and apologies(api, person, t) == []
 
 
 def test_document_image_is_screened_at_full_quality(healthy: Rig, face_jpeg: bytes) -> None:
