@@ -1,0 +1,314 @@
+"""Two replicas lose nothing and duplicate nothing: two real `palsy-bot` processes in webhook
+mode on one PostgreSQL database, behind a loopback dispatcher that spreads one user's updates
+across both (tests.support.replicas), against the fake Bot API.
+
+Scenarios, in order (they share the two replicas, each with its own users): face tests that hop
+replicas, one finished twice at once; an onset answer that reaches a replica before its photo's
+row (held by a replica cut off from the database) and /forget while that replica still holds
+a person's rows; a burst past the shared rate limit; a replica killed in the middle of a face
+test. The last test stops the survivor the way `docker stop` does and audits the whole run:
+one reply per photo, exactly one final reply per face test, rows = photos answered, nothing
+left of the forgotten person, the limit held, no traceback in either log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import URL, Engine
+
+from bot.i18n import Texts
+from db.engine import make_engine
+from db.pseudonym import Pseudonymizer
+from db.store import EXAMS, PENDING_ONSETS, SCREENINGS
+from model.pipeline import Analyser
+from tests.support.bot_harness import PEPPER, TOKEN, button
+from tests.support.db_backends import Gate, PostgresSchema
+from tests.support.exam_photos import exam_photos
+from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser
+from tests.support.onnx_fixtures import build_tiny_classifier
+from tests.support.replicas import Dispatcher, Replica
+
+pytestmark = pytest.mark.postgres
+
+LIMIT, WINDOW_S = 3, 3600  # checks per person: small, so that a burst meets it
+T = Texts("en", emergency="112", ambulance="108", retention_days=180, max_mb=20)
+PEOPLE = Pseudonymizer(PEPPER.encode())
+MOUTH = T("exam.mouth", left=0, right=0).split("0")[0]  # the final face-test reply's line
+NOTICE = T("rate_limited", seconds=999_999).split("999999")[0]  # the rate-limit notice
+V = TypeVar("V")
+
+
+@dataclass
+class Pair:
+    api: FakeBotApi
+    a: Replica
+    b: Replica
+    gate: Gate  # replica a's road to the database
+    dispatcher: Dispatcher
+    engine: Engine
+    photos: dict[str, bytes]
+    # What each test expects the database to hold in the end, per person.
+    rows: dict[int, int] = field(default_factory=dict)
+    _users: Iterator[int] = field(default_factory=lambda: iter(range(91_000, 92_000)))
+
+    def user(self) -> FakeUser:
+        return FakeUser(next(self._users))
+
+    def sent(self, user: FakeUser) -> list[Call]:
+        return [c for c in self.api.calls(chat_id=user.id)
+                if c.method in ("sendMessage", "sendPhoto") and c.error is None]  # fmt: skip
+
+    def wait(self, user: FakeUser, count: int, what: str = "") -> list[Call]:
+        """The first `count` messages the bot sent this user (waits for them)."""
+
+        def enough(_: list[Call]) -> list[Call] | None:
+            got = self.sent(user)
+            return got[:count] if len(got) >= count else None
+
+        return self.api.wait_for(enough, 30, what or f"{count} messages to {user.id}")
+
+    def reply(self, message_id: int) -> Call:
+        return self.api.wait_reply(message_id, 30)
+
+    def screenings(self, user: FakeUser) -> list[dict[str, Any]]:
+        query = select(SCREENINGS).where(SCREENINGS.c.pseudonym == PEOPLE.of(user.id))
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def exams(self, user: FakeUser) -> list[dict[str, Any]]:
+        query = select(EXAMS).where(EXAMS.c.pseudonym == PEOPLE.of(user.id))
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def eventually(check: Callable[[], V], what: str, timeout: float = 30.0) -> V:
+    """Poll the database until `check()` is truthy: another process writes it, and there is no
+    signal to wait on across processes but the data itself."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory, london_dir: Path) -> Iterator[Pair]:
+    root = tmp_path_factory.mktemp("replicas")
+    # Every single photo is a finding (the tiny classifier's bias): each asks the onset question.
+    classifier = build_tiny_classifier(root / "moderate.onnx", bias={"moderate_mouth": 6.0})
+    photos = exam_photos(london_dir, Analyser())
+    with PostgresSchema() as url, FakeBotApi(TOKEN) as api:
+        gate = Gate(url.host or "127.0.0.1", url.port or 5432)
+        gate.open()
+        limits = {"PALSY_RATE_LIMIT_PHOTOS": str(LIMIT), "PALSY_RATE_LIMIT_WINDOW_S": str(WINDOW_S)}
+        a = Replica("a", api, root, classifier, DATABASE_URL=_render(_through(url, gate)),
+                    **limits)  # fmt: skip
+        b = Replica("b", api, root, classifier, DATABASE_URL=_render(url), **limits)
+        engine = make_engine(url)
+        dispatcher = Dispatcher(api, [a, b]).start()
+        try:
+            a.wait_listening()
+            b.wait_listening()
+            yield Pair(api, a, b, gate, dispatcher, engine, photos)
+        finally:
+            dispatcher.stop()
+            for replica in (a, b):
+                replica.close()
+            engine.dispose()
+            gate.close()
+
+
+def _through(url: URL, gate: Gate) -> URL:
+    return url.set(host="127.0.0.1", port=gate.port)
+
+
+def _render(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def finals(pair: Pair, user: FakeUser) -> list[Call]:
+    return [c for c in pair.sent(user) if c.method == "sendMessage" and MOUTH in c.text]
+
+
+def is_step(call: Call, step: str) -> bool:
+    return call.method == "sendPhoto" and T(f"exam.step.{step}") in call.text
+
+
+# --- face tests that hop replicas -------------------------------------------------------------
+
+
+def test_a_face_test_hops_replicas_and_ends_with_one_reply(pair: Pair) -> None:
+    api, user = pair.api, pair.user()
+    api.send_text(user, "/check")
+    [rest] = pair.wait(user, 1)
+    assert is_step(rest, "rest")
+    api.send_photo(user, pair.photos["rest"])
+    assert is_step(pair.wait(user, 2)[1], "smile")
+    api.send_photo(user, pair.photos["smile"])
+    brows = pair.wait(user, 3)[2]
+    assert is_step(brows, "brows")
+    api.send_photo(user, pair.photos["brows_both"])
+    final, question = pair.wait(user, 5)[3:]
+    assert MOUTH in final.text and question.text == T("onset.question")
+    assert set(pair.dispatcher.went_to(user.id)) == {"a", "b"}  # it did hop
+    [exam] = pair.exams(user)
+    assert exam["status"] == "ok"
+    assert sorted(r["exam_id"] for r in pair.screenings(user)) == [exam["id"]] * 3
+    pair.rows[user.id] = 3
+
+
+def test_a_face_test_finished_twice_at_once_gets_one_final_reply(pair: Pair) -> None:
+    api, user = pair.api, pair.user()
+    with pair.dispatcher.pinned(user.id, 0):
+        api.send_text(user, "/check")
+        pair.wait(user, 1)
+        api.send_photo(user, pair.photos["rest"])
+        pair.wait(user, 2)
+        api.send_photo(user, pair.photos["smile"])
+        assert is_step(pair.wait(user, 3)[2], "brows")
+    # The last photo sent twice at once (a double send): one to each replica.
+    first = api.send_photo(user, pair.photos["brows_both"])
+    second = api.send_photo(user, pair.photos["brows_both"])
+    # One ends the test (its reply and the onset question); the other, finding it ended, is
+    # answered as a single photo (its result and onset question), never a second exam reply.
+    pair.wait(user, 7, "both photos answered")
+    assert len(finals(pair, user)) == 1
+    single = [c for c in pair.sent(user) if c.reply_to in (first, second)]
+    assert len(single) == 1 and MOUTH not in single[0].text
+    assert sorted(pair.dispatcher.went_to(user.id)[-2:]) == ["a", "b"]
+    [exam] = pair.exams(user)
+    rows = pair.screenings(user)
+    assert sorted(r["exam_id"] or "" for r in rows) == ["", *[exam["id"]] * 3]
+    pair.rows[user.id] = 4
+
+
+# --- a replica cut off from the database holds rows -------------------------------------------
+
+
+def test_rows_held_by_a_replica_cut_off_from_the_database(pair: Pair) -> None:
+    """Replica a cannot reach the database: it answers, and keeps the rows in its spool. An
+    onset answer to one of them reaches replica b before the row (b keeps it pending); another
+    person uses /forget on b while a holds their rows. When a is back and writes what it
+    held, the answer is applied and the forgotten rows are dropped."""
+    api = pair.api
+    racer, leaver = pair.user(), pair.user()
+    pair.gate.shut()
+    spool = pair.a.data / "spool.jsonl"
+    try:
+        with pair.dispatcher.pinned(racer.id, 0), pair.dispatcher.pinned(leaver.id, 0):
+            photo = api.send_photo(racer, pair.photos["rest"])
+            assert T("tier.urgent") in pair.reply(photo).text
+            gone = [api.send_photo(leaver, pair.photos["rest"]) for _ in range(2)]
+            for message in gone:
+                pair.reply(message)
+            question = pair.wait(racer, 2)[1]
+        # Replica a retries, then spools them: on its disk, not in the database.
+        eventually(lambda: spool.is_file() and len(spool.read_text().splitlines()) == 3,
+                   "replica a's spool to hold the three rows")  # fmt: skip
+        assert pair.screenings(racer) == [] and pair.screenings(leaver) == []
+        with pair.dispatcher.pinned(racer.id, 1), pair.dispatcher.pinned(leaver.id, 1):
+            api.press_button(racer, question, button(question, "onset:y"))
+            edit = api.wait_for(lambda calls: [c for c in calls if c.chat_id == racer.id
+                                               and c.method == "editMessageText"])[0]  # fmt: skip
+            assert edit.text.startswith(T("emergency.first"))  # answered before the row exists
+            ask = api.command(leaver, "/forget", 30)
+            api.press_button(leaver, ask, button(ask, "forget:yes"))
+            api.wait_for(lambda calls: [c for c in calls if c.chat_id == leaver.id
+                                        and c.text == T("forget.done", count=0)])  # fmt: skip
+        waiting = select(PENDING_ONSETS.c.id)
+        eventually(lambda: _scalars(pair.engine, waiting), "replica b to keep the answer")
+    finally:
+        pair.gate.open()
+    # Replica a reads the database for its next message, and writes its spool first.
+    with pair.dispatcher.pinned(racer.id, 0), pair.dispatcher.pinned(leaver.id, 0):
+        for user in (racer, leaver):
+            assert pair.api.command(user, "hello", 30).text.startswith(T("hint.send_photo"))
+    [row] = pair.screenings(racer)
+    assert (row["tier"], row["sudden_onset"]) == ("emergency", True)
+    assert pair.screenings(leaver) == [] and _scalars(pair.engine, waiting) == []
+    assert not spool.read_text()
+    pair.rows[racer.id], pair.rows[leaver.id] = 1, 0
+
+
+def _scalars(engine: Engine, query: Any) -> list[Any]:
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+# --- the rate limit is one for both -----------------------------------------------------------
+
+
+def test_a_burst_past_the_limit_is_held_across_replicas(pair: Pair) -> None:
+    api, user = pair.api, pair.user()
+    burst = [api.send_photo(user, pair.photos["rest"]) for _ in range(4 * LIMIT)]
+
+    def told(calls: list[Call]) -> bool:
+        mine = [c for c in calls if c.chat_id == user.id and c.reply_to in burst]
+        return len(mine) >= LIMIT + 1 and any(c.text.startswith(NOTICE) for c in mine)
+
+    api.wait_for(told, 60, "the allowed photos' answers and the notice")
+    assert set(pair.dispatcher.went_to(user.id)) == {"a", "b"}
+    # Written by whichever replica answered them (before the next test kills one); the final
+    # audit, once every update was handled, holds the counts exactly.
+    eventually(lambda: len(pair.screenings(user)) == LIMIT, "the allowed photos' rows")
+    pair.rows[user.id] = LIMIT
+    BURSTS.append((user, burst))
+
+
+BURSTS: list[tuple[FakeUser, list[int]]] = []
+
+
+# --- a replica dies in the middle of a face test ----------------------------------------------
+
+
+def test_a_replica_killed_mid_exam_leaves_the_other_to_finish_it(pair: Pair) -> None:
+    api, user = pair.api, pair.user()
+    with pair.dispatcher.pinned(user.id, 0):
+        api.send_text(user, "/check")
+        pair.wait(user, 1)
+        api.send_photo(user, pair.photos["rest"])
+        assert is_step(pair.wait(user, 2)[1], "smile")  # stored before a sent it
+    pair.a.kill()
+    api.send_photo(user, pair.photos["smile"])  # to a first: down, so b takes it
+    assert is_step(pair.wait(user, 3)[2], "brows")
+    api.send_photo(user, pair.photos["brows_both"])
+    pair.wait(user, 5)
+    assert len(finals(pair, user)) == 1
+    assert pair.dispatcher.went_to(user.id)[-2:] == ["b", "b"]
+    [exam] = pair.exams(user)
+    assert exam["status"] == "ok" and len(pair.screenings(user)) == 3
+    pair.rows[user.id] = 3
+
+
+# --- the whole run ----------------------------------------------------------------------------
+
+
+def test_the_whole_run_lost_and_duplicated_nothing(pair: Pair) -> None:
+    assert pair.b.stop() == 0  # SIGTERM: every update handled, every row written
+    pair.dispatcher.stop()
+    replies = [c for c in pair.api.calls("sendMessage") if c.reply_to is not None]
+    per_photo: dict[int, int] = {}
+    for call in replies:
+        per_photo[call.reply_to or 0] = per_photo.get(call.reply_to or 0, 0) + 1
+    assert max(per_photo.values()) == 1, "a photo was answered twice"
+    for user, burst in BURSTS:
+        answered = [c for c in replies if c.reply_to in burst]
+        results = [c for c in answered if not c.text.startswith(NOTICE)]
+        assert len(results) == LIMIT and len(answered) == LIMIT + 1  # the limit held
+        pair.rows[user.id] = LIMIT
+    for user_id, count in pair.rows.items():
+        assert len(pair.screenings(FakeUser(user_id))) == count, user_id
+    for replica in (pair.a, pair.b):
+        log = replica.log()
+        assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
+    assert T("error.apology") not in "".join(c.text for c in pair.api.calls("sendMessage"))
