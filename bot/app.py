@@ -51,8 +51,8 @@ COMMANDS = {
 # Every kind of button (bot.callbacks) -> its handler.
 BUTTONS: dict[type[callbacks.Payload], buttons.Route] = {
     callbacks.Onset: onset.onset_answer,
-    callbacks.ExamGo: exam.go,
-    callbacks.ExamSkip: exam.skip,
+    callbacks.ExamGo: exam.button,
+    callbacks.ExamSkip: exam.button,
     callbacks.Language: commands.language_chosen,
     callbacks.Forget: commands.forget_chosen,
 }

@@ -47,6 +47,8 @@ class Payload:
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
+        if "KIND" not in cls.__dict__:
+            return  # a base of other kinds (ExamButton), no kind of its own
         if cls.KIND in _KINDS:
             raise TypeError(f"button kind {cls.KIND!r} is taken by {_KINDS[cls.KIND].__name__}")
         _KINDS[cls.KIND] = cls
@@ -118,10 +120,9 @@ class Onset(Payload):
 
 
 @dataclass(frozen=True)
-class ExamGo(Payload):
-    """Take the closer check offered under a single photo's answer (that photo's exam id)."""
+class ExamButton(Payload):
+    """A button about one face test (its exam id)."""
 
-    KIND: ClassVar[str] = "eg"
     exam_id: str
 
     def fields(self) -> tuple[str, ...]:
@@ -134,19 +135,17 @@ class ExamGo(Payload):
 
 
 @dataclass(frozen=True)
-class ExamSkip(Payload):
+class ExamGo(ExamButton):
+    """Take the closer check offered under a single photo's answer (that photo's exam id)."""
+
+    KIND: ClassVar[str] = "eg"
+
+
+@dataclass(frozen=True)
+class ExamSkip(ExamButton):
     """Skip the raised-brows step of this face test."""
 
     KIND: ClassVar[str] = "es"
-    exam_id: str
-
-    def fields(self) -> tuple[str, ...]:
-        return (id_field(self.exam_id),)
-
-    @classmethod
-    def of(cls, fields: list[str]) -> Self:
-        (exam,) = fields
-        return cls(id_of(exam))
 
 
 # Where language buttons were: the /language menu, /start, or under another reply.

@@ -179,8 +179,11 @@ async def remind(svc: Services, state: ExamState, t: Texts, message: Message) ->
     await message.reply_html(text, do_quote=True)
 
 
-async def go(update: Update, context: ContextTypes.DEFAULT_TYPE, press: ExamGo) -> None:
-    """The offer's "closer check": that photo becomes the resting step."""
+async def button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, press: ExamGo | ExamSkip
+) -> None:
+    """The offer's "closer check" (that photo becomes the resting step) and the brow step's
+    "skip" (the result from rest and smile)."""
     query = query_of(update)
     await query.answer()
     svc, user = services(context), query.from_user
@@ -196,38 +199,26 @@ async def go(update: Update, context: ContextTypes.DEFAULT_TYPE, press: ExamGo) 
             return
         now = svc.clock()
         await changed(query.edit_message_reply_markup(None))
-        if state is not None and _live(state, press.exam_id, now) and state.waiting == "offer":
-            moved = replace(state, waiting="smile", started_at=now, updated_at=now)
-            if await _save(svc, moved, expect="offer"):
-                await send_step(context.bot, message.chat_id, svc, t, moved, "exam.intro_more")
-                return
-        # An old button, or the offer expired: the whole test, resting photo first.
-        await _begin(svc, user, t, message, context.bot)
-
-
-async def skip(update: Update, context: ContextTypes.DEFAULT_TYPE, press: ExamSkip) -> None:
-    """The brow step's "skip": the result from rest and smile."""
-    query = query_of(update)
-    await query.answer()
-    svc, user = services(context), query.from_user
-    if not isinstance(query.message, Message):
-        return
-    message = query.message
-    t = await svc.user_texts(user)
-    async with svc.user_lock(user):
-        try:
-            state = await _load(svc, user)
-        except StoreUnavailable:
-            await message.reply_html(t("exam.unavailable"))
-            return
-        await changed(query.edit_message_reply_markup(None))
-        if state is not None and _live(state, press.exam_id, svc.clock()):
-            if state.waiting == "brows":
-                exam = examine_steps(svc.screening.screener.exam_params, _measures(state.steps))
-                if await _finish(svc, t, message, state, exam, context.bot):
+        live = state if state is not None and _live(state, press.exam_id, now) else None
+        if isinstance(press, ExamGo):
+            if live is not None and live.waiting == "offer":
+                moved = replace(live, waiting="smile", started_at=now, updated_at=now)
+                if await _save(svc, moved, expect="offer"):
+                    await send_step(context.bot, message.chat_id, svc, t, moved, "exam.intro_more")
                     return
-        # An old button: its test ended (a tap that silently did nothing confuses).
-        await message.reply_html(t("exam.ended"), do_quote=True)
+            # An old button, or the offer expired: the whole test, resting photo first.
+            await _begin(svc, user, t, message, context.bot)
+        elif (
+            live is None
+            or live.waiting != "brows"
+            or not await _finish(svc, t, message, live, _examine(svc, live.steps), context.bot)
+        ):
+            # An old button: its test ended (a tap that silently did nothing confuses).
+            await message.reply_html(t("exam.ended"), do_quote=True)
+
+
+def _examine(svc: Services, steps: dict[str, ExamStep]) -> ExamResult:
+    return examine_steps(svc.screening.screener.exam_params, _measures(steps))
 
 
 def _live(state: ExamState, exam_id: str, now: datetime) -> bool:
@@ -259,7 +250,7 @@ async def took(
         steps = {**state.steps, name: ExamStep(record, step.to_dict())}
         exam = None
         if name != "rest":
-            exam = examine_steps(svc.screening.screener.exam_params, _measures(steps))
+            exam = _examine(svc, steps)
             reason = exam.reason if exam.status == "rejected" else None
         if exam is not None and exam.status == "ok" and name == "brows":
             return await _finish(svc, t, message, replace(moved, steps=steps), exam, bot)

@@ -167,15 +167,20 @@ def test_a_face_test_hops_replicas_and_ends_with_one_reply(pair: Pair) -> None:
     pair.rows[user.id] = 3
 
 
+def begun(pair: Pair, user: FakeUser, *steps: str) -> Call:
+    """/check and these steps' photos, all on replica a; the step prompt they led to."""
+    with pair.dispatcher.pinned(user.id, 0):
+        pair.api.send_text(user, "/check")
+        prompt = pair.wait(user, 1)[0]
+        for count, step in enumerate(steps, start=2):
+            pair.api.send_photo(user, pair.photos[step])
+            prompt = pair.wait(user, count)[-1]
+    return prompt
+
+
 def test_a_face_test_finished_twice_at_once_gets_one_final_reply(pair: Pair) -> None:
     api, user = pair.api, pair.user()
-    with pair.dispatcher.pinned(user.id, 0):
-        api.send_text(user, "/check")
-        pair.wait(user, 1)
-        api.send_photo(user, pair.photos["rest"])
-        pair.wait(user, 2)
-        api.send_photo(user, pair.photos["smile"])
-        assert is_step(pair.wait(user, 3)[2], "brows")
+    assert is_step(begun(pair, user, "rest", "smile"), "brows")
     # The last photo sent twice at once (a double send): one to each replica.
     first = api.send_photo(user, pair.photos["brows_both"])
     second = api.send_photo(user, pair.photos["brows_both"])
@@ -273,11 +278,7 @@ BURSTS: list[tuple[FakeUser, list[int]]] = []
 
 def test_a_replica_killed_mid_exam_leaves_the_other_to_finish_it(pair: Pair) -> None:
     api, user = pair.api, pair.user()
-    with pair.dispatcher.pinned(user.id, 0):
-        api.send_text(user, "/check")
-        pair.wait(user, 1)
-        api.send_photo(user, pair.photos["rest"])
-        assert is_step(pair.wait(user, 2)[1], "smile")  # stored before a sent it
+    assert is_step(begun(pair, user, "rest"), "smile")  # stored before a sent it
     pair.a.kill()
     api.send_photo(user, pair.photos["smile"])  # to a first: down, so b takes it
     assert is_step(pair.wait(user, 3)[2], "brows")
