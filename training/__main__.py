@@ -111,7 +111,24 @@ def _parser() -> argparse.ArgumentParser:
     sub.choices["fit-grader"].add_argument(
         "--cnn", action="store_true", help="give the CNN's probabilities a weight"
     )
+    for name in ("fit-grader", "evaluate-grader"):
+        sub.choices[name].add_argument(
+            "--features", type=_features, default=None,
+            help="comma-separated grader features (default: training.grader.GRADER_FEATURES)",
+        )  # fmt: skip
     return p
+
+
+def _features(text: str) -> tuple[str, ...]:
+    from model.decision.grader import FEATURES
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown features {unknown}; known: {', '.join(FEATURES)}"
+        )
+    return names
 
 
 def _fit_exam(args: argparse.Namespace) -> int:
@@ -152,10 +169,14 @@ def _fit_grader(args: argparse.Namespace) -> int:
     if not _grader_data_ok(args):
         return 2
     params = fit(args.london, args.synth, args.out, args.cache, args.version, args.cnn,
-                 args.model, args.limit)  # fmt: skip
+                 args.model, args.limit, **_chosen(args))  # fmt: skip
     print(f"grader {params.version}: no signs below P(palsy) {params.clear_below:.3f}, finding "
           f"from {params.finding_at:.3f}; written to {args.out}")  # fmt: skip
     return 0
+
+
+def _chosen(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+    return {} if args.features is None else {"features": args.features}
 
 
 def _evaluate_grader(args: argparse.Namespace) -> int:
@@ -164,7 +185,7 @@ def _evaluate_grader(args: argparse.Namespace) -> int:
     if not _grader_data_ok(args):
         return 2
     evaluate(args.london, args.synth, args.out, args.cache, args.model, args.folds, args.limit,
-             args.card)  # fmt: skip
+             args.card, **_chosen(args))  # fmt: skip
     return 0
 
 

@@ -25,17 +25,23 @@ from typing import Any
 
 import numpy as np
 
-from model.decision.grader import Grader, GraderParams, design_row
+from model.decision.grader import FEATURES, Grader, GraderParams, design_row
 from model.decision.triage import Tier, triage
 from model.labels import NORMAL, PAPER_CLASSES, SEVERITIES, parse_label
-from model.measures.asymmetry import FEATURES, MM_PER_IPD
+from model.measures import asymmetry, expression
+from model.measures.asymmetry import MM_PER_IPD
 from training.grader_data import Row
 
 CLASSES: tuple[str, ...] = (NORMAL, *PAPER_CLASSES)
-# The measures the grader weighs. Left out: the eye opening (the mesh does not follow a one-sided
-# lid warp: recovery ~0), the lip tilt (repeats `mouth`), the corner-to-midline distance and the
-# medial brow (no gain in person-grouped cross-validation on the synthetic set, 2026-12-03).
-GRADER_FEATURES = ("mouth", "brow", "brow_lateral")
+# The measures the grader weighs: every position measure but the eye opening (the mesh does not
+# follow a sagging lower lid: recovery ~0, and leaving it out raised the flagged share of
+# held-out synthetic palsy from 43 % to 44 % at the same healthy rates), and every paired
+# expression score (flagged 41 % without them). Person-grouped cross-validation on
+# data/synth3, 2026-12-06 (`palsy-train evaluate-grader --features ...` compares sets).
+GRADER_FEATURES: tuple[str, ...] = (
+    *(f for f in asymmetry.FEATURES if f not in ("eye", "eye_area")),
+    *expression.FEATURES,
+)
 L2 = 1e-3
 
 
@@ -133,8 +139,10 @@ def fit(
     p_palsy = 1.0 - Grader(params).probabilities(healthy)[:, CLASSES.index(NORMAL)]
     clear = float(np.quantile(p_palsy, policy.no_signs_rate))
     finding = max(clear, float(np.quantile(p_palsy, policy.finding_rate)))
-    # An emergency needs a droop beyond every healthy fitting face's largest measure.
-    severe_floor = float(healthy[:, : len(features)].max())
+    # An emergency needs a droop beyond every healthy fitting face's largest measure (of those
+    # that name the side: Grader.decide compares the worst of them with this floor).
+    sides = [f for f in features if f in asymmetry.FEATURES]
+    severe_floor = max(abs(r.asym[f]) / scale[f] for r in rows if r.label == NORMAL for f in sides)
     fitted = {
         "date": dt.date.today().isoformat(),
         "policy": policy.__dict__,
@@ -289,21 +297,60 @@ def recovery(rows: Sequence[Row]) -> dict[str, Any]:
             if r.side is None or applied_key not in r.applied or src is None:
                 continue
             sign = 1.0 if r.side == "left" else -1.0
-            applied = r.applied[applied_key] + (
-                r.applied.get("lid_rise", 0.0) if applied_key == "lid_drop" else 0.0
-            )
+            applied = r.applied[applied_key]
             ratios.append(sign * (r.asym[measure] - src[measure]) / applied)
             applied_sizes.append(applied)
         if ratios:
             q = np.percentile(ratios, [25, 50, 75])
             out[measure] = {
-                "applied": applied_key + (" + lid_rise" if applied_key == "lid_drop" else ""),
+                "applied": applied_key,
                 "photos": len(ratios),
                 "median_applied_mm": round(float(np.median(applied_sizes)) * MM_PER_IPD, 1),
                 "measured_over_applied_median": round(float(q[1]), 3),
                 "measured_over_applied_iqr": [round(float(q[0]), 3), round(float(q[2]), 3)],
             }
     return out
+
+
+def estimated_droop(rows: Sequence[Row], folds: int = 5, seed: int = 7) -> dict[str, Any]:
+    """How much of a realised mouth droop the mesh and the expression scores recover together.
+
+    A linear estimate of the applied corner drop (IPD) from the mouth's position measures and
+    paired expression scores (turned as the grader turns them), fitted by least squares on the
+    other people's mouth warps only and scored on held-out people: the median estimate / applied
+    and the held-out R^2. The mesh alone is `recovery`'s "mouth" figure.
+    """
+    rows = [r for r in usable(rows) if "corner_drop" in r.applied and r.side]
+    names = [f for f in FEATURES if FEATURES[f] == "mouth"]
+
+    def design(r: Row) -> np.ndarray:
+        turn = 1.0 if r.side == "left" else -1.0  # the applied side, as a droop would be read
+        return np.array([1.0, *(turn * r.asym[f] for f in names)])
+
+    ratios, truth, guess = [], [], []
+    for held in person_folds([r.subject for r in rows], folds, seed):
+        train = [r for r in rows if r.subject not in held]
+        coef, *_ = np.linalg.lstsq(
+            np.stack([design(r) for r in train]),
+            np.array([r.applied["corner_drop"] for r in train]),
+            rcond=None,
+        )
+        for r in rows:
+            if r.subject in held:
+                est = float(design(r) @ coef)
+                ratios.append(est / r.applied["corner_drop"])
+                truth.append(r.applied["corner_drop"])
+                guess.append(est)
+    t, g = np.array(truth), np.array(guess)
+    r2 = 1.0 - float(((t - g) ** 2).sum() / ((t - t.mean()) ** 2).sum()) if len(t) > 1 else None
+    q = np.percentile(ratios, [25, 50, 75]) if ratios else [float("nan")] * 3
+    return {
+        "photos": len(ratios),
+        "measures": names,
+        "estimate_over_applied_median": round(float(q[1]), 3),
+        "estimate_over_applied_iqr": [round(float(q[0]), 3), round(float(q[2]), 3)],
+        "held_out_r2": None if r2 is None else round(r2, 3),
+    }
 
 
 def severity_bands(rows: Sequence[Row]) -> dict[str, Any]:

@@ -39,12 +39,13 @@ def _cnn_holdout(screener: Any) -> set[str]:
 def evaluate(
     london: Path, synth: Path, out: Path, cache: Path, classifier: Path | None = None,
     folds: int = 5, limit: int | None = None, card: Path | None = None,
+    features: tuple[str, ...] = tg.GRADER_FEATURES,
 ) -> dict[str, Any]:  # fmt: skip
     """Person-grouped cross-validation of the grader with and without the CNN."""
     rows, screener = load_rows(london, synth, cache, classifier, limit)
     usable = tg.usable(rows)
     cnn_classes = tuple(screener.classifier.classes)
-    without_cnn = tg.cross_validate(usable, (), folds)
+    without_cnn = tg.cross_validate(usable, (), folds, features=features)
     report: dict[str, Any] = {
         "data": {
             "note": DATA_NOTE,
@@ -52,14 +53,15 @@ def evaluate(
             "people": len({r.subject for r in rows}),
             "rejected_by_quality_gate": dict(Counter(r.rejected for r in rows if r.rejected)),
             "folds": folds,
-            "features": list(tg.GRADER_FEATURES),
+            "features": list(features),
             "policy": tg.Policy().__dict__,
             "classifier": screener.classifier.info.version,
         },
         "without_cnn": tg.summarise(without_cnn, rows),
         "severity_bands": tg.severity_bands(rows),
+        "estimated_droop": tg.estimated_droop(rows, folds),
     }
-    with_cnn = tg.cross_validate(usable, cnn_classes, folds)
+    with_cnn = tg.cross_validate(usable, cnn_classes, folds, features=features)
     report["with_cnn"] = tg.summarise(with_cnn)
     # The CNN trained on most of these people: only its held-out people are a fair comparison.
     held = _cnn_holdout(screener)
@@ -75,13 +77,14 @@ def evaluate(
     (out / "grader_evaluation.json").write_text(json.dumps(tg.no_nan(report), indent=1) + "\n")
     print(headline_table(report))
     if card is not None:
-        card.write_text(card_text(report))
+        card.write_text(card_text(report, external_results(london)))
     return report
 
 
 def fit(
     london: Path, synth: Path, out: Path, cache: Path, version: str, use_cnn: bool = False,
     classifier: Path | None = None, limit: int | None = None,
+    features: tuple[str, ...] = tg.GRADER_FEATURES,
 ) -> GraderParams:  # fmt: skip
     """Fit on every person and write the grader parameters."""
     rows, screener = load_rows(london, synth, cache, classifier, limit)
@@ -91,10 +94,11 @@ def fit(
         "synthetic": str(synth),
         "classifier": screener.classifier.info.version if use_cnn else None,
         "command": f"palsy-train fit-grader --synth {synth} --version {version}"
-        + (" --cnn" if use_cnn else ""),
+        + (" --cnn" if use_cnn else "")
+        + ("" if features == tg.GRADER_FEATURES else f" --features {','.join(features)}"),
     }
     cnn = tuple(screener.classifier.classes) if use_cnn else ()
-    params = tg.fit(rows, cnn, version=version, record=record)
+    params = tg.fit(rows, cnn, features, version=version, record=record)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(params.to_json() + "\n")
     return params
@@ -141,8 +145,22 @@ def headline_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def card_text(report: dict[str, Any]) -> str:
-    """The grader's section of the model card, from the evaluation report alone."""
+def external_results(london: Path) -> str | None:
+    """The "Results" section of the project's evaluation on real photos it never sees
+    (`shared/docs/external-evaluation.md`, beside the face data), to quote as it is."""
+    path = london.parents[2] / "docs" / "external-evaluation.md"
+    if not path.is_file():
+        return None
+    text = path.read_text()
+    start = text.find("## Results")
+    if start < 0:
+        return None
+    heading, rest = text[start + len("## ") :].split("\n", 1)
+    return f"*{heading}*\n\n{rest.strip()}"
+
+
+def card_text(report: dict[str, Any], external: str | None = None) -> str:
+    """The grader's card, from the evaluation report and the external evaluation's text."""
     d = report["data"]
     rec = report["without_cnn"].get("recovery", {})
     recovery = "; ".join(
@@ -150,6 +168,12 @@ def card_text(report: dict[str, Any]) -> str:
         f"–{r['measured_over_applied_iqr'][1]:.2f}) of a median {r['median_applied_mm']} mm "
         f"{r['applied']}"
         for m, r in rec.items()
+    )
+    est = report["estimated_droop"]
+    droop = (
+        f"median {est['estimate_over_applied_median']:.2f} of the applied drop (IQR "
+        f"{est['estimate_over_applied_iqr'][0]:.2f}–{est['estimate_over_applied_iqr'][1]:.2f}), "
+        f"held-out R² {est['held_out_r2']}, {est['photos']} photos"
     )
     bands = "\n".join(
         f"| {label} | {b['measure']} | {b['applied_ipd'][0]}–{b['applied_ipd'][1]} IPD "
@@ -192,13 +216,23 @@ The shipped grader gives the CNN no weight (`palsy-train fit-grader` without `--
 is on synthetic warps like its own training data, and on real photos held back from the project
 it was near chance while the mouth-corner measure was not.
 
-## How much of a droop the mesh sees
-Measured / applied on the synthetic warps (the face mesh pulls a palsied face toward symmetry):
+## How much of a realised droop the measures recover
+The synthetic warps move the content around each moved point by its whole displacement
+(`tests/training/test_training_warp.py`), so the applied size is the size in the image. Measured /
+applied, per feature (the face mesh pulls a palsied face toward symmetry):
 {recovery}.
+Mouth-corner droop from the mesh's mouth measures and the paired expression scores together
+(a linear estimate fitted on other people's warps, held-out people): {droop}.
 
-| class | measure | applied | measured (median) |
+| class | measure | applied (realised) | measured (median) |
 |---|---|---|---|
 {bands}
+
+## On real photos the project never sees
+Quoted from the project's external evaluation (`shared/docs/external-evaluation.md`); it measures
+the grader shipped when it was run, named in its title:
+
+{external or "(not available where this card was written)"}
 
 ## What is not validated
 Real palsy (Bell's or stroke). Real brow raises. Faces of children, of people with beards,

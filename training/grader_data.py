@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model.decision.grader import features_of
 from model.reasons import Rejected
 from training.cache_key import model_digest
 
@@ -87,7 +88,7 @@ def measure_rows(items: list[Row], screener: Any, cache: Path | None = None) -> 
             row.rejected = exc.reason.value
             continue
         assert found.measures is not None and found.crop is not None
-        row.asym = found.measures.asymmetries()
+        row.asym = features_of(found.measures, found.expression)
         row.cnn = screener.cnn_probabilities(found.crop)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

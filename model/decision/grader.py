@@ -6,9 +6,13 @@ Every number here is data, fitted by `palsy-train fit-grader` and shipped as
 constant.
 
 How a photo is graded:
-1. Each signed measure (`model.measures.asymmetry.FEATURES`) is divided by its healthy scale
-   (the 95th percentile of its size on healthy faces), so 1.0 means "at the edge of the healthy
-   range".
+1. Each signed measure (`model.measures.asymmetry.FEATURES`: mouth-corner, eye and brow
+   positions; `model.measures.expression.FEATURES`: the left-right difference of each paired
+   expression score) is divided by its healthy scale (the 95th percentile of its size on
+   healthy faces), so 1.0 means "at the edge of the healthy range". Each region's measures are
+   turned so that its key measure (`ORIENT`: the mouth-corner height, the brow height) is
+   positive, as if the face were mirrored to put the lower side on the left: a droop whose
+   measures agree adds up, healthy asymmetries that point different ways cancel.
 2. A multinomial logistic regression on those sizes (and optionally the CNN's log-probabilities)
    gives probabilities over the seven classes (`normal` plus the paper's six).
 3. P(palsy) = 1 - P(normal). Below `clear_below`: no signs. At or above `finding_at`: a finding.
@@ -16,8 +20,9 @@ How a photo is graded:
    graded severe (an emergency) only beyond `severe_floor`, the largest measure seen on a
    healthy fitting face; below it, at most moderate.
 4. A finding's region is the region with the most probability; its severity the most probable
-   within that region; its side the side that droops on the region's measure that stands
-   furthest outside the healthy range.
+   within that region; its side the side that droops on the region's *position* measure that
+   stands furthest outside the healthy range (expression scores move up on a weak side for some
+   pairs and down for others, so they never name the side).
 """
 
 from __future__ import annotations
@@ -33,14 +38,20 @@ import numpy as np
 
 from model.cnn.softmax import softmax
 from model.labels import NORMAL, REGIONS, SEVERITIES, Region, Severity, parse_label
-from model.measures.asymmetry import FEATURES, MM_PER_IPD, Measures
+from model.measures import asymmetry, expression
+from model.measures.asymmetry import MM_PER_IPD, Measures
+from model.measures.expression import Expression
 
 DEFAULT_GRADER = Path(__file__).resolve().parents[1] / "assets" / "grader.json"
-FORMAT = "palsy-grader/1"
+FORMAT = "palsy-grader/2"
 
 Side = Literal["left", "right"]
 Decision = Literal["no_signs", "finding", "unclear"]
 
+# Each region's key measure: its sign turns the region's features (see the module docstring).
+ORIENT: dict[str, str] = {"mouth": "mouth", "eye": "brow"}
+# Every feature a grader may weigh: name -> region.
+FEATURES: dict[str, str] = {**asymmetry.FEATURES, **expression.FEATURES}
 # Measures that a person is told about, in words, when they stand outside the healthy range.
 # Not the eye opening: the mesh does not follow a one-sided lid change (see the grader card).
 TOLD: dict[str, Region] = {"mouth": "mouth", "brow": "eye"}
@@ -153,9 +164,18 @@ class GraderParams:
             raise GraderError(f"{where}: need 0 <= clear_below <= finding_at <= 1")
 
 
+def features_of(measures: Measures, scores: Expression | None = None) -> dict[str, float]:
+    """Every grader feature of one photo (`FEATURES`; the expression ones only with `scores`)."""
+    return measures.asymmetries() | (scores.differences() if scores is not None else {})
+
+
 def feature_sizes(asymmetries: Mapping[str, float], params: GraderParams) -> np.ndarray:
-    """|measure| / healthy scale for each grader feature: 1.0 = edge of the healthy range."""
-    return np.array([abs(asymmetries[f]) / params.healthy_scale[f] for f in params.features])
+    """Each grader feature over its healthy scale (1.0 = the edge of the healthy range), turned
+    by the sign of its region's key measure (so the key measures themselves are sizes)."""
+    turn = {r: 1.0 if asymmetries[key] >= 0 else -1.0 for r, key in ORIENT.items()}
+    return np.array(
+        [turn[FEATURES[f]] * asymmetries[f] / params.healthy_scale[f] for f in params.features]
+    )
 
 
 def design_row(
@@ -196,8 +216,13 @@ class Grader:
         """[N, classes] for design rows [N, width]."""
         return softmax(np.atleast_2d(rows) @ self.weights.T + self.bias)
 
-    def grade(self, measures: Measures, cnn: Mapping[str, float] | None = None) -> Graded:
-        asym = measures.asymmetries()
+    def grade(
+        self,
+        measures: Measures,
+        cnn: Mapping[str, float] | None = None,
+        scores: Expression | None = None,
+    ) -> Graded:
+        asym = features_of(measures, scores)
         probs = self.probabilities(design_row(asym, cnn, self.params))[0]
         return Graded(
             probabilities=dict(zip(self.params.classes, probs.tolist(), strict=True)),
@@ -219,7 +244,9 @@ class Grader:
         # The region's measure furthest outside the healthy range (size 1 = its edge) gives the
         # weaker-looking side, and holds back "severe" unless beyond every healthy face.
         scale = p.healthy_scale
-        names = [f for f in p.features if FEATURES[f] == region]
+        names = [f for f in p.features if asymmetry.FEATURES.get(f) == region] or [
+            f for f, r in asymmetry.FEATURES.items() if r == region and f in scale
+        ]
         worst = max(names, key=lambda f: abs(asym[f]) / scale[f])
         if severity == "severe" and abs(asym[worst]) / scale[worst] <= p.severe_floor:
             severity = "moderate"
