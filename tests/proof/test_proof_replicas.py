@@ -2,13 +2,15 @@
 mode on one PostgreSQL database, behind a loopback dispatcher that spreads one user's updates
 across both (tests.support.replicas), against the fake Bot API.
 
-Scenarios, in order (they share the two replicas, each with its own users): face tests that hop
-replicas, one finished twice at once; an onset answer that reaches a replica before its photo's
-row (held by a replica cut off from the database) and /forget while that replica still holds
-a person's rows; a burst past the shared rate limit; a replica killed in the middle of a face
-test. The last test stops the survivor the way `docker stop` does and audits the whole run:
-one reply per photo, exactly one final reply per face test, rows = photos answered, nothing
-left of the forgotten person, the limit held, no traceback in either log.
+Scenarios, in order (they share the two replicas, each with its own users): a face test that
+hops replicas; a step taken twice and a test finished twice at once; an onset answer that
+reaches a replica before its photo's row (held by a replica cut off from the database), and
+/forget while that replica still holds a person's rows; a burst past the shared rate limit; a
+replica killed in the middle of a face test. The last test stops the survivor the way
+`docker stop` does and audits the whole run: one reply per photo, exactly one final reply per
+face test, rows = photos answered, nothing left of the forgotten person, the limit held, no
+traceback in either log. Face tests end with the skip button: what is tested here is shared
+state, not the brow measures.
 """
 
 from __future__ import annotations
@@ -157,14 +159,18 @@ def test_a_face_test_hops_replicas_and_ends_with_one_reply(pair: Pair) -> None:
     api.send_photo(user, pair.photos["smile"])
     brows = pair.wait(user, 3)[2]
     assert is_step(brows, "brows")
-    api.send_photo(user, pair.photos["brows_both"])
+    api.press_button(user, brows, button(brows, "exam:skip"))  # rest and smile decide
     final, question = pair.wait(user, 5)[3:]
     assert MOUTH in final.text and question.text == T("onset.question")
-    assert set(pair.dispatcher.went_to(user.id)) == {"a", "b"}  # it did hop
+    assert pair.dispatcher.went_to(user.id) == ["a", "b", "a", "b"]  # every step hopped
     [exam] = pair.exams(user)
     assert exam["status"] == "ok"
-    assert sorted(r["exam_id"] for r in pair.screenings(user)) == [exam["id"]] * 3
-    pair.rows[user.id] = 3
+    assert sorted(r["exam_id"] for r in pair.screenings(user)) == [exam["id"]] * 2
+    pair.rows[user.id] = 2
+    EXAMINED.append(user)
+
+
+EXAMINED: list[FakeUser] = []  # each must end with exactly one final reply (the audit)
 
 
 def begun(pair: Pair, user: FakeUser, *steps: str) -> Call:
@@ -178,23 +184,39 @@ def begun(pair: Pair, user: FakeUser, *steps: str) -> Call:
     return prompt
 
 
-def test_a_face_test_finished_twice_at_once_gets_one_final_reply(pair: Pair) -> None:
+def test_a_step_taken_twice_and_a_test_finished_twice_at_once(pair: Pair) -> None:
+    """A double send: the smile photo twice at once, one to each replica; then the skip
+    button tapped twice at once, once on each. One replica takes the step (the brow prompt),
+    the other answers its photo alone (or, if the step was already taken, as a retake of the
+    next): one reply each, one prompt. One replica ends the test: one final reply; the other
+    says the test has ended."""
     api, user = pair.api, pair.user()
-    assert is_step(begun(pair, user, "rest", "smile"), "brows")
-    # The last photo sent twice at once (a double send): one to each replica.
-    first = api.send_photo(user, pair.photos["brows_both"])
-    second = api.send_photo(user, pair.photos["brows_both"])
-    # One ends the test (its reply and the onset question); the other, finding it ended, is
-    # answered as a single photo (its result and onset question), never a second exam reply.
-    pair.wait(user, 7, "both photos answered")
-    assert len(finals(pair, user)) == 1
-    single = [c for c in pair.sent(user) if c.reply_to in (first, second)]
-    assert len(single) == 1 and MOUTH not in single[0].text
+    assert is_step(begun(pair, user, "rest"), "smile")
+    twice = [api.send_photo(user, pair.photos["smile"]) for _ in range(2)]
+
+    def step_and_reply(calls: list[Call]) -> tuple[Call, Call] | None:
+        mine = [c for c in calls if c.chat_id == user.id and c.error is None]
+        prompts = [c for c in mine if is_step(c, "brows")]
+        replies = [c for c in mine if c.method == "sendMessage" and c.reply_to in twice]
+        return (prompts[0], replies[0]) if prompts and replies else None
+
+    brows, _ = api.wait_for(step_and_reply, 30, "the brow step and an answer to the other photo")
+    assert sorted(pair.dispatcher.went_to(user.id)[-2:]) == ["a", "b"]
+    data = button(brows, "exam:skip")
+    for _ in range(2):
+        api.press_button(user, brows, data)
+
+    def final_and_ended(calls: list[Call]) -> bool:
+        told = [c for c in calls if c.chat_id == user.id and c.text == T("exam.ended")]
+        return bool(finals(pair, user) and told)
+
+    api.wait_for(final_and_ended, 30, "a final reply, and 'ended' for the other tap")
     assert sorted(pair.dispatcher.went_to(user.id)[-2:]) == ["a", "b"]
     [exam] = pair.exams(user)
-    rows = pair.screenings(user)
-    assert sorted(r["exam_id"] or "" for r in rows) == ["", *[exam["id"]] * 3]
-    pair.rows[user.id] = 4
+    rows = pair.screenings(user)  # the two steps, and the other smile photo on its own
+    assert sorted(r["exam_id"] or "" for r in rows) == ["", exam["id"], exam["id"]]
+    pair.rows[user.id] = 3
+    EXAMINED.append(user)
 
 
 # --- a replica cut off from the database holds rows -------------------------------------------
@@ -281,14 +303,16 @@ def test_a_replica_killed_mid_exam_leaves_the_other_to_finish_it(pair: Pair) -> 
     assert is_step(begun(pair, user, "rest"), "smile")  # stored before a sent it
     pair.a.kill()
     api.send_photo(user, pair.photos["smile"])  # to a first: down, so b takes it
-    assert is_step(pair.wait(user, 3)[2], "brows")
-    api.send_photo(user, pair.photos["brows_both"])
+    brows = pair.wait(user, 3)[2]
+    assert is_step(brows, "brows")
+    api.press_button(user, brows, button(brows, "exam:skip"))
     pair.wait(user, 5)
     assert len(finals(pair, user)) == 1
     assert pair.dispatcher.went_to(user.id)[-2:] == ["b", "b"]
     [exam] = pair.exams(user)
-    assert exam["status"] == "ok" and len(pair.screenings(user)) == 3
-    pair.rows[user.id] = 3
+    assert exam["status"] == "ok" and len(pair.screenings(user)) == 2
+    pair.rows[user.id] = 2
+    EXAMINED.append(user)
 
 
 # --- the whole run ----------------------------------------------------------------------------
@@ -307,6 +331,8 @@ def test_the_whole_run_lost_and_duplicated_nothing(pair: Pair) -> None:
         results = [c for c in answered if not c.text.startswith(NOTICE)]
         assert len(results) == LIMIT and len(answered) == LIMIT + 1  # the limit held
         pair.rows[user.id] = LIMIT
+    for user in EXAMINED:
+        assert len(finals(pair, user)) == 1, user.id  # exactly one final reply per face test
     for user_id, count in pair.rows.items():
         assert len(pair.screenings(FakeUser(user_id))) == count, user_id
     for replica in (pair.a, pair.b):
