@@ -202,7 +202,13 @@ validated**: no real palsy photo was used to fit or test it.
 ## Data
 {d["note"]}. {d["photos"]} photos of {d["people"]} people; refused by the quality gate (as
 serving would): {d["rejected_by_quality_gate"]}. Features: {", ".join(d["features"])}.
-Thresholds at policy rates {d["policy"]} of the healthy fitting photos. CNN: {d["classifier"]}.
+How the decision's thresholds are chosen: P(palsy) = 1 - P(normal); "no signs" below the
+{d["policy"]["no_signs_rate"]:.1%} quantile of the healthy fitting photos' own P(palsy), a finding
+from the {d["policy"]["finding_rate"]:.1%} quantile, "unclear" in the narrow band between (so
+about {1 - d["policy"]["no_signs_rate"]:.1%} of healthy photos, by construction, and the
+palsies the measures cannot tell from healthy variation). A finding is graded severe (an
+emergency) only when a position measure is beyond every healthy fitting photo's largest. CNN
+in the "with cnn" rows: {d["classifier"]}.
 
 ## Person-grouped cross-validation ({d["folds"]} folds)
 A person's photos and every warp made from them sit in one fold; each fold's grader was fitted on
