@@ -196,7 +196,8 @@ class Screener(Analyser):
         result, found = self._screen(data, sudden_onset)
         if found.measures is None or found.mesh is None:
             return result, None
-        return result, StepMeasures.of(result, found.measures, face_shape(found.mesh))
+        shape = face_shape(found.mesh)
+        return result, StepMeasures.of(result, found.measures, shape, found.expression)
 
     def _screen(self, data: bytes, sudden_onset: bool | None) -> tuple[ScreeningResult, Analysis]:
         clock, found = _Clock(), Analysis()

@@ -137,8 +137,10 @@ def _fit_exam(args: argparse.Namespace) -> int:
     if not _data_ok(args.london / "neutral", "London set"):
         return 2
     params = fit_command(args.london, args.out, args.version, args.cache, args.limit)
-    print(f"exam {params.version}: smile needs {params.min_smile:.3f} IPD; lift gap no signs "
-          f"under {params.lift_clear:.3f}, weak from {params.lift_finding:.3f}")  # fmt: skip
+    print(
+        f"exam {params.version}: smile needs {params.min_smile:.3f} IPD; no signs below "
+        f"P(one side weak) {params.clear_below:.3f}, weak from {params.finding_at:.3f}"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from model.decision.grader import GraderParams
+from model.measures.asymmetry import MM_PER_IPD
 from training import grader as tg
 from training.grader_data import Row, london_items, measure_rows, synth_items
 
@@ -56,6 +57,7 @@ def evaluate(
             "features": list(features),
             "policy": tg.Policy().__dict__,
             "classifier": screener.classifier.info.version,
+            "healthy_scale": tg.healthy_scale(usable),
         },
         "without_cnn": tg.summarise(without_cnn, rows),
         "severity_bands": tg.severity_bands(rows),
@@ -169,6 +171,7 @@ def card_text(report: dict[str, Any], external: str | None = None) -> str:
         f"{r['applied']}"
         for m, r in rec.items()
     )
+    scale = d["healthy_scale"]
     est = report["estimated_droop"]
     droop = (
         f"median {est['estimate_over_applied_median']:.2f} of the applied drop (IQR "
@@ -202,7 +205,13 @@ validated**: no real palsy photo was used to fit or test it.
 ## Data
 {d["note"]}. {d["photos"]} photos of {d["people"]} people; refused by the quality gate (as
 serving would): {d["rejected_by_quality_gate"]}. Features: {", ".join(d["features"])}.
-Thresholds at policy rates {d["policy"]} of the healthy fitting photos. CNN: {d["classifier"]}.
+How the decision's thresholds are chosen: P(palsy) = 1 - P(normal); "no signs" below the
+{d["policy"]["no_signs_rate"]:.1%} quantile of the healthy fitting photos' own P(palsy), a finding
+from the {d["policy"]["finding_rate"]:.1%} quantile, "unclear" in the narrow band between (so
+about {1 - d["policy"]["no_signs_rate"]:.1%} of healthy photos, by construction, and the
+palsies the measures cannot tell from healthy variation). A finding is graded severe (an
+emergency) only when a position measure is beyond every healthy fitting photo's largest. CNN
+in the "with cnn" rows: {d["classifier"]}.
 
 ## Person-grouped cross-validation ({d["folds"]} folds)
 A person's photos and every warp made from them sit in one fold; each fold's grader was fitted on
@@ -227,6 +236,15 @@ Mouth-corner droop from the mesh's mouth measures and the paired expression scor
 | class | measure | applied (realised) | measured (median) |
 |---|---|---|---|
 {bands}
+
+## What the measures cannot tell apart
+Healthy faces are not symmetric: on the London photos the 95th percentile of the mouth-corner
+height difference is {scale["mouth"]:.3f} IPD ({scale["mouth"] * MM_PER_IPD:.1f} mm) and of the brow
+height difference {scale["brow"]:.3f} IPD ({scale["brow"] * MM_PER_IPD:.1f} mm). A droop the mesh
+reads at about that size is unclear or "no signs" by design (the thresholds keep healthy people
+out of findings): that is most mild mouth droops, and most eye-region palsy at rest, whose brow
+drop the mesh reads at about half its size and whose sagging lower lid it does not follow at
+all (recovery above). The FAST face test's brow step is what shows an eye-region weakness.
 
 ## On real photos the project never sees
 Quoted from the project's external evaluation (`shared/docs/external-evaluation.md`); it measures

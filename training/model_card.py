@@ -10,6 +10,7 @@ from typing import Any
 
 from model.cnn.classifier import sha256_of
 from model.cnn.contract import INPUT_SIZE
+from model.measures.asymmetry import MM_PER_IPD
 from training import cnn
 from training.export import OPSET, PARITY_TOLERANCE
 from training.run import CONFIDENT, REPORT, Calibration, Metrics, Run
@@ -60,11 +61,14 @@ photo each, who consented to altered use of their images. `palsy-train synth` ma
 {n_data_classes} classes: {counts}.{subset_note}
 
 - **Palsy is simulated on one side** (image-left or image-right at random) by moving landmarks
-  and warping the image (moving least squares). Control points: the hand-placed `.tem` templates
-  for neutral photos, model/'s face-mesh landmarks for smiling photos.
-- Eye classes widen the palpebral fissure (upper lid up, lower lid down; the outer corner follows
-  the lower lid by {s.outer_corner_follows} and the skin below the eye by {s.under_eye_follows}) \
-and drop the brow (the lateral end
+  and warping the image so that each moved point's neighbourhood moves with it (`training/warp.py`;
+  the content within 0.05 IPD of a moved corner, lid or brow point moves by at least 0.9 of its
+  displacement, `tests/training/test_training_warp.py`), so the sizes below are the sizes in the
+  image. Control points: the hand-placed `.tem` templates for neutral photos, model/'s face-mesh
+  landmarks for smiling photos.
+- Eye classes widen the palpebral fissure (the lower lid sags over the eye, which stays put; the
+  outer corner follows the lower lid by {s.outer_corner_follows} and the skin below the eye by \
+{s.under_eye_follows}) and drop the brow (the lateral end
   more). Mouth classes drop the mouth corner, move it towards the midline by {s.medial_shift} of \
 the
   drop, and flatten that side of the lips towards their centre line. Ranges, in units of
@@ -192,10 +196,11 @@ def _confusion(val: Metrics) -> str:
 def _severity_table() -> str:
     rows = []
     for sev in ("mild", "moderate", "severe"):
-        (ur, dr, br), (cd, fl) = SETTINGS.severity["eye"][sev], SETTINGS.severity["mouth"][sev]
-        ipd = [f"{lo:.3f}–{hi:.3f}" for lo, hi in (ur, dr, br, cd)]
+        (dr, br), (cd, fl) = SETTINGS.severity["eye"][sev], SETTINGS.severity["mouth"][sev]
+        ipd = [f"{lo:.3f}–{hi:.3f} ({lo * MM_PER_IPD:.1f}–{hi * MM_PER_IPD:.1f} mm)"
+               for lo, hi in (dr, br, cd)]  # fmt: skip
         rows.append([sev, *ipd, f"{fl[0]:.2f}–{fl[1]:.2f}"])
-    head = ["severity", "upper lid up", "lower lid down", "brow down", "mouth corner down",
+    head = ["severity", "lower lid down", "brow down", "mouth corner down",
             "lip flattening (fraction)"]  # fmt: skip
     return _table(rows, head)
 

@@ -82,7 +82,7 @@ def backward_displacement(
     return out
 
 
-def _bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Sample `image` (H, W, C) at continuous pixel coordinates (pixel centres at i + 0.5)."""
     h, w = image.shape[:2]
     x = np.clip(x - 0.5, 0.0, w - 1.0)
@@ -147,11 +147,11 @@ def warp_image(
     # Pixel centres of the area, interpolated from the grid nodes.
     px = np.arange(x0, x1, dtype=np.float64) + 0.5
     py = np.arange(y0, y1, dtype=np.float64) + 0.5
-    field = _bilinear(
+    field = bilinear(
         offset, *np.meshgrid((px - 0.5 - x0) / step + 0.5, (py - 0.5 - y0) / step + 0.5)
     )
     xx, yy = np.meshgrid(px, py)
     out = rgb.copy()
-    sampled = _bilinear(rgb, xx + field[..., 0], yy + field[..., 1])
+    sampled = bilinear(rgb, xx + field[..., 0], yy + field[..., 1])
     out[y0:y1, x0:x1] = np.clip(np.rint(sampled), 0, 255).astype(np.uint8)
     return out

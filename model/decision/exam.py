@@ -6,7 +6,12 @@ the forehead (both brows still rise while the lower face is weak); Bell's palsy 
 forehead on the same side too. Some strokes look like Bell's palsy, so a Bell's-type pattern never
 rules a stroke out.
 
-Every threshold is data in `model/assets/exam.json`, fitted by `palsy-train fit-exam` (see
+How the smile is read: per side, how far the mouth corner rose (the mesh) and how much each
+paired expression score changed from rest (`MOVEMENT_SCORES`: the smile itself, the stretch, the
+cheek, ...; `model.measures.expression`). Each left-right difference is turned by the sign of the
+lift difference (positive: the subject's left moved less), scaled by its healthy spread, and a
+logistic model gives P(one side weak). Every number is data in `model/assets/exam.json`, fitted
+by `palsy-train fit-exam` on healthy London rest -> smile pairs and synthetic smile failures (see
 `ExamParams` and the exam card); the brow rule alone is a stated rule, not calibrated (there are
 no healthy brow-raise photos to fit it on).
 """
@@ -14,6 +19,7 @@ no healthy brow-raise photos to fit it on).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -22,11 +28,18 @@ import numpy as np
 
 from model.decision.triage import Tier, exam_tier, triage
 from model.measures.asymmetry import MM_PER_IPD, SHAPE_PAIRS, Measures, SideMeasures
+from model.measures.expression import Expression
 from model.reasons import Reason
 from model.result import ScreeningResult
 
 DEFAULT_EXAM = Path(__file__).resolve().parents[1] / "assets" / "exam.json"
-FORMAT = "palsy-exam/1"
+FORMAT = "palsy-exam/2"
+# Paired expression scores whose change from rest to smile is compared between the sides.
+MOVEMENT_SCORES = (
+    "mouthSmile", "mouthStretch", "mouthDimple", "cheekSquint", "mouthPress", "mouthFrown",
+    "mouthUpperUp", "mouthLowerDown", "eyeSquint", "noseSneer",
+)  # fmt: skip
+MOVEMENT = ("lift", *MOVEMENT_SCORES)
 
 Step = Literal["rest", "smile", "brows"]
 Pattern = Literal["none", "unclear", "lower_face", "stroke_type", "bells_type"]
@@ -42,13 +55,15 @@ class ExamParams:
     version: str
     # A smile: one mouth corner moves at least this far (IPD); below, "no smile made".
     min_smile: float
-    # Smile symmetry: how much less one mouth corner rose than the other (IPD). Below
-    # `lift_clear`: no signs; from `lift_finding`: the side that rose less is weak; between:
-    # unclear. (The weaker / stronger ratio of whole movements is reported, not decided on: the
-    # face mesh pulls a weak side's corner toward the strong side's, and small smiles make
-    # ratios noisy.)
-    lift_clear: float
-    lift_finding: float
+    # The smile's symmetry (`weak_probability`): each `MOVEMENT` difference over its healthy
+    # scale (95th percentile of its size on healthy pairs), a logistic model's weights and bias.
+    movement_scale: list[float]
+    weights: list[float]
+    bias: float
+    # P(one side weak) below `clear_below`: no signs; from `finding_at`: the side that moved
+    # less is weak; between: unclear.
+    clear_below: float
+    finding_at: float
     # Raised brows: one brow rises at least this far (IPD); below, "no brow raise made".
     min_brow_raise: float
     # Stated rule (not calibrated): a brow that rises less than this fraction of the other's is
@@ -74,8 +89,10 @@ class ExamParams:
             params = cls(**raw)
         except (json.JSONDecodeError, TypeError) as exc:
             raise ExamError(f"{path}: unreadable exam parameters: {exc}") from None
-        if not 0 < params.lift_clear <= params.lift_finding:
-            raise ExamError(f"{path}: need 0 < lift_clear <= lift_finding")
+        if not 0 <= params.clear_below <= params.finding_at <= 1:
+            raise ExamError(f"{path}: need 0 <= clear_below <= finding_at <= 1")
+        if not len(params.movement_scale) == len(params.weights) == len(MOVEMENT):
+            raise ExamError(f"{path}: movement_scale and weights need {len(MOVEMENT)} values")
         return params
 
 
@@ -114,6 +131,8 @@ class ExamResult:
     left: SideMovement | None = None
     right: SideMovement | None = None
     exam_version: str | None = None
+    # P(one side weak) of the smile (`weak_probability`), when the exam got that far.
+    p_weak: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +146,7 @@ class ExamResult:
             "left": self.left.to_dict() if self.left else None,
             "right": self.right.to_dict() if self.right else None,
             "exam_version": self.exam_version,
+            "p_weak": None if self.p_weak is None else round(self.p_weak, 4),
             "steps": {k: v.to_dict() for k, v in self.steps.items()},
         }
 
@@ -141,11 +161,19 @@ class StepMeasures:
     status: Literal["ok", "rejected"]
     label: str | None = None
     reason: Reason | None = None
+    # The expression scores (None in a step stored before they were measured).
+    expression: Expression | None = None
 
     @classmethod
-    def of(cls, result: ScreeningResult, measures: Measures, shape: np.ndarray) -> StepMeasures:
+    def of(
+        cls,
+        result: ScreeningResult,
+        measures: Measures,
+        shape: np.ndarray,
+        expression: Expression | None = None,
+    ) -> StepMeasures:
         return cls(measures, np.asarray(shape, np.float64), result.status, result.label,
-                   result.reason)  # fmt: skip
+                   result.reason, expression)  # fmt: skip
 
     def result(self) -> ScreeningResult:
         """The step's screening outcome, as much of it as `examine` reads."""
@@ -160,6 +188,9 @@ class StepMeasures:
             "status": self.status,
             "label": self.label,
             "reason": self.reason.value if self.reason else None,
+            "expression": None
+            if self.expression is None
+            else {"left": self.expression.left, "right": self.expression.right},
         }
 
     @classmethod
@@ -173,8 +204,13 @@ class StepMeasures:
             reason = Reason(data["reason"]) if data.get("reason") else None
             measures = Measures.from_dict(data["measures"])
             ok = cast(Literal["ok", "rejected"], status)
-            return cls(measures, shape, ok, data.get("label"), reason)
-        except (KeyError, TypeError) as exc:
+            scores = data.get("expression")
+            expression = None
+            if scores is not None:
+                sides = {k: {n: float(v) for n, v in scores[k].items()} for k in ("left", "right")}
+                expression = Expression(sides["left"], sides["right"])
+            return cls(measures, shape, ok, data.get("label"), reason, expression)
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"bad step: {exc!r}") from None
 
 
@@ -194,16 +230,50 @@ def smile_ratio(left: float, right: float) -> float:
     return min(left, right) / stronger if stronger > 0 else 1.0
 
 
+def movement_gaps(
+    rest: Measures,
+    smile: Measures,
+    rest_expression: Expression | None = None,
+    smile_expression: Expression | None = None,
+) -> np.ndarray:
+    """How much less the subject's left moved than the right, per `MOVEMENT` measure: the
+    mouth corner's rise (IPD), then each expression score's change from rest (0 where a step has
+    no expression scores)."""
+    # y points down the face: a corner that rises gets smaller.
+    lift_l = rest.left.corner_height - smile.left.corner_height
+    lift_r = rest.right.corner_height - smile.right.corner_height
+    gaps = [lift_r - lift_l]
+    for name in MOVEMENT_SCORES:
+        if rest_expression is None or smile_expression is None:
+            gaps.append(0.0)
+            continue
+        left = smile_expression.left[name] - rest_expression.left[name]
+        right = smile_expression.right[name] - rest_expression.right[name]
+        gaps.append(right - left)
+    return np.array(gaps)
+
+
+def weak_probability(params: ExamParams, gaps: np.ndarray) -> float:
+    """P(one side weak) from `movement_gaps`, each turned by the lift's sign (so the lift is a
+    size) and scaled by its healthy spread."""
+    turn = 1.0 if gaps[0] >= 0 else -1.0
+    x = turn * np.asarray(gaps) / np.asarray(params.movement_scale)
+    z = float(np.dot(params.weights, x) + params.bias)
+    return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
+
+
 def decide(
     params: ExamParams,
     rest: Measures,
     smile: Measures,
     brows: Measures | None,
-) -> tuple[Reason | None, Step | None, Pattern | None, Side | None, SideMovement, SideMovement]:
-    """Movement per side and the pattern; or the step to take again and why."""
+    rest_expression: Expression | None = None,
+    smile_expression: Expression | None = None,
+) -> tuple[Reason | None, Step | None, Pattern | None, Side | None, SideMovement, SideMovement,
+           float | None]:  # fmt: skip
+    """Movement per side, the pattern and P(one side weak); or the step to take again and why."""
     left = corner_movement(rest.left, smile.left)
     right = corner_movement(rest.right, smile.right)
-    # y points down the face: a corner that rises gets smaller.
     lift_l = rest.left.corner_height - smile.left.corner_height
     lift_r = rest.right.corner_height - smile.right.corner_height
     brow_l = brow_r = None
@@ -211,21 +281,22 @@ def decide(
         brow_l, brow_r = brows.left.brow - rest.left.brow, brows.right.brow - rest.right.brow
     moves = SideMovement(left, lift_l, brow_l), SideMovement(right, lift_r, brow_r)
     if max(left, right) < params.min_smile:
-        return Reason.NO_SMILE, "smile", None, None, *moves
+        return Reason.NO_SMILE, "smile", None, None, *moves, None
     if brow_l is not None and brow_r is not None and max(brow_l, brow_r) < params.min_brow_raise:
-        return Reason.NO_BROW_RAISE, "brows", None, None, *moves
-    weak: Side = "left" if lift_l < lift_r else "right"
-    gap = abs(lift_l - lift_r)
-    if gap < params.lift_clear:
-        return None, None, "none", None, *moves
-    if gap < params.lift_finding:
-        return None, None, "unclear", weak, *moves
+        return Reason.NO_BROW_RAISE, "brows", None, None, *moves, None
+    gaps = movement_gaps(rest, smile, rest_expression, smile_expression)
+    p_weak = weak_probability(params, gaps)
+    weak: Side = "left" if gaps[0] >= 0 else "right"
+    if p_weak < params.clear_below:
+        return None, None, "none", None, *moves, p_weak
+    if p_weak < params.finding_at:
+        return None, None, "unclear", weak, *moves, p_weak
     if brow_l is None or brow_r is None:
-        return None, None, "lower_face", weak, *moves
+        return None, None, "lower_face", weak, *moves, p_weak
     weak_brow, strong_brow = (brow_l, brow_r) if weak == "left" else (brow_r, brow_l)
     if weak_brow < params.brow_fraction * strong_brow:
-        return None, None, "bells_type", weak, *moves
-    return None, None, "stroke_type", weak, *moves
+        return None, None, "bells_type", weak, *moves, p_weak
+    return None, None, "stroke_type", weak, *moves, p_weak
 
 
 def examine(
@@ -249,11 +320,14 @@ def examine(
             return ExamResult("rejected", Tier.RETAKE, steps, name, Reason.NOT_SAME_PERSON,  # type: ignore[arg-type]
                               exam_version=version)  # fmt: skip
     brows = measured.get("brows")
-    reason, step, pattern, weak, left, right = decide(
+    rest, smile = measured["rest"], measured["smile"]
+    reason, step, pattern, weak, left, right, p_weak = decide(
         params,
-        measured["rest"].measures,
-        measured["smile"].measures,
+        rest.measures,
+        smile.measures,
         None if brows is None else brows.measures,
+        rest.expression,
+        smile.expression,
     )
     if reason is not None:
         return ExamResult("rejected", Tier.RETAKE, steps, step, reason, left=left, right=right,
@@ -263,7 +337,7 @@ def examine(
     return ExamResult(
         "ok", tier, steps, pattern=pattern, weak_side=weak,
         smile_ratio=smile_ratio(left.smile, right.smile), left=left, right=right,
-        exam_version=version,
+        exam_version=version, p_weak=p_weak,
     )  # fmt: skip
 
 

@@ -9,15 +9,17 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from model.decision.exam import ExamError, ExamParams, StepMeasures, examine_steps
+from model.decision.exam import MOVEMENT, ExamError, ExamParams, StepMeasures, examine_steps
 from model.decision.triage import Tier
 from model.pipeline import Screener
 from model.reasons import Reason
 from tests.support.exam_photos import PERSON, exam_photos
 from tests.support.model_images import jpeg
+from training.exam import CAMERA
 
 pytestmark = pytest.mark.data
 
@@ -36,16 +38,21 @@ def test_shipped_parameters_say_what_fitted_them() -> None:
     params = ExamParams.load()
     assert "London" in params.fitted["data"] and params.fitted["command"]
     assert "not calibrated" in params.fitted["brow_rule"]
-    assert 0 < params.lift_clear <= params.lift_finding and params.min_smile > 0
+    assert 0 < params.clear_below <= params.finding_at < 1 and params.min_smile > 0
+    assert params.fitted["movement"][0] == "lift" and len(params.weights) == len(MOVEMENT)
 
 
 def test_broken_or_missing_parameters_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ExamError, match="not found"):
         ExamParams.load(tmp_path / "none.json")
-    bad = dataclasses.replace(ExamParams.load(), lift_clear=0.2, lift_finding=0.1)
+    bad = dataclasses.replace(ExamParams.load(), clear_below=0.9, finding_at=0.1)
     (tmp_path / "bad.json").write_text(bad.to_json())
-    with pytest.raises(ExamError, match="lift_clear"):
+    with pytest.raises(ExamError, match="clear_below"):
         ExamParams.load(tmp_path / "bad.json")
+    short = dataclasses.replace(ExamParams.load(), weights=[1.0])
+    (tmp_path / "short.json").write_text(short.to_json())
+    with pytest.raises(ExamError, match="weights"):
+        ExamParams.load(tmp_path / "short.json")
 
 
 @pytest.mark.parametrize("person", ["002", "004", "010", "020"])
@@ -112,12 +119,22 @@ def test_a_failed_photo_fails_its_own_step_with_its_reason(
     assert screener.exam(b"", photos["smile"]).failed_step == "rest"
 
 
-def test_most_other_peoples_smiles_are_refused(screener: Screener, london_dir: Path) -> None:
+def test_own_smile_under_camera_changes_is_kept_and_some_other_people_are_refused(
+    screener: Screener, london_dir: Path
+) -> None:
     rest = (london_dir / "neutral" / f"{PERSON}_03.jpg").read_bytes()
+    smile_path = london_dir / "smiling" / f"{PERSON}_08.jpg"
+    smile_rgb = np.asarray(Image.open(smile_path).convert("RGB"))
+    found = screener.analyse(smile_path.read_bytes())
+    assert found.mesh is not None
+    mesh = found.mesh * found.scale
+    for kind, change in CAMERA.items():
+        exam = screener.exam(rest, jpeg(change(smile_rgb, mesh)))
+        assert exam.reason is not Reason.NOT_SAME_PERSON, kind
     others = sorted((london_dir / "smiling").glob("*_08.jpg"))[20:30]
     refused = [screener.exam(rest, p.read_bytes()).reason is Reason.NOT_SAME_PERSON for p in others]
-    # The card's cross-validated figure is ~70 %: a weak check, stated as such.
-    assert sum(refused) >= 5, refused
+    # A weak check, stated as such: the card's cross-validated figure is ~23 %.
+    assert sum(refused) >= 1, refused
 
 
 def test_palsy_check_runs_the_exam(
@@ -156,6 +173,11 @@ def test_stored_steps_give_the_photo_exam_after_a_json_round_trip(
     ) == ("bells_type", "right", Tier.URGENT)  # fmt: skip
     assert stored.left is not None and direct.left is not None
     assert stored.left.lift == pytest.approx(direct.left.lift, abs=1e-3)
+    assert stored.p_weak == pytest.approx(direct.p_weak, abs=1e-3)
+    assert all(step.expression is not None for step in steps.values())
+    # A step stored before expression scores were kept still gives an exam (on the lift).
+    older = {k: dataclasses.replace(v, expression=None) for k, v in steps.items()}
+    assert examine_steps(screener.exam_params, older).status == "ok"
     # Brows skipped: the weak lower face alone is the emergency pattern.
     skipped = examine_steps(screener.exam_params, {k: steps[k] for k in ("rest", "smile")})
     assert (skipped.pattern, skipped.tier) == ("lower_face", Tier.EMERGENCY)

@@ -11,7 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.decision.grader import DEFAULT_GRADER, Grader, GraderError, GraderParams
+from model.decision.grader import (
+    DEFAULT_GRADER,
+    Grader,
+    GraderError,
+    GraderParams,
+    design_row,
+)
 from model.decision.triage import Tier
 from model.pipeline import Screener
 from tests.model.test_model_asymmetry import TEM_MOUTH_LEFT, _warped
@@ -58,7 +64,10 @@ def test_missing_or_foreign_file_is_a_grader_error(tmp_path: Path) -> None:
 
 
 def _asym(shipped: GraderParams, **sizes: float) -> dict[str, float]:
-    """Asymmetries at `sizes` times each feature's healthy scale (0 elsewhere)."""
+    """Asymmetries at `sizes` times each feature's healthy scale (0 elsewhere). The lip's tilt
+    is the corner height over the mouth's width: it moves with `mouth` unless given."""
+    if "mouth" in sizes:
+        sizes.setdefault("lip_tilt_deg", sizes["mouth"])
     return {f: sizes.get(f, 0.0) * shipped.healthy_scale[f] for f in shipped.healthy_scale}
 
 
@@ -67,7 +76,7 @@ def test_decisions_follow_the_thresholds_and_the_sides(shipped: GraderParams) ->
 
     def decide(**sizes: float):  # type: ignore[no-untyped-def]
         asym = _asym(shipped, **sizes)
-        row = np.array([abs(asym[f]) / shipped.healthy_scale[f] for f in shipped.features])
+        row = design_row(asym, None, shipped)
         return grader.decide(grader.probabilities(row)[0].tolist(), asym)
 
     even = decide()
@@ -88,7 +97,7 @@ def test_decisions_follow_the_thresholds_and_the_sides(shipped: GraderParams) ->
 def test_severe_needs_more_than_any_healthy_fitting_face(shipped: GraderParams) -> None:
     capped = Grader(dataclasses.replace(shipped, severe_floor=1000.0))
     asym = _asym(shipped, mouth=12.0)
-    row = np.array([abs(asym[f]) / shipped.healthy_scale[f] for f in shipped.features])
+    row = design_row(asym, None, shipped)
     probs = capped.probabilities(row)[0].tolist()
     assert Grader(shipped).decide(probs, asym).severity == "severe"
     assert capped.decide(probs, asym).severity == "moderate"
