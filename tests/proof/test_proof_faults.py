@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from bot.app import RESEND_DELAYS_S
 from bot.i18n import Texts
-from db.engine import make_engine
+from db.engine import engine_for
 from db.log import ResultLog
 from db.settings import DbSettings
 from db.store import SCREENINGS
@@ -240,8 +240,9 @@ class Outage:
         return {"DATABASE_URL": gated.render_as_string(hide_password=False)}
 
     def result_log(self, settings: DbSettings) -> ResultLog:
-        # A short busy timeout, so a locked SQLite file fails fast instead of waiting 5 s.
-        engine = make_engine(settings.url, busy_timeout_s=0.05)
+        # A short busy timeout, so a locked SQLite file fails fast instead of waiting 5 s; the
+        # data directory made as the bot makes it.
+        engine = engine_for(settings, busy_timeout_s=0.05)
         return ResultLog(settings, engine=engine, **FAST)
 
     def down(self, database: Path) -> None:
