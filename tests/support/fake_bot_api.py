@@ -1,10 +1,11 @@
 """A fake Telegram Bot API server on 127.0.0.1 for end-to-end tests and load benchmarks.
 
 Real python-telegram-bot talks to it through `base_url` / `base_file_url`. It answers getMe,
-getUpdates (long polling, honouring `offset`), getFile, file downloads, sendMessage,
-sendChatAction, answerCallbackQuery, editMessageText, editMessageReplyMarkup, setMyCommands,
-setWebhook and deleteWebhook. An edit that changes nothing gets Telegram's 400 "message is not
-modified", as a second tap on the same button does in real life.
+getUpdates (long polling, honouring `offset`), getFile, file downloads, sendMessage, sendPhoto,
+sendChatAction, setMessageReaction, answerCallbackQuery, editMessageText,
+editMessageReplyMarkup, setMyCommands, setWebhook and deleteWebhook. An edit that changes
+nothing gets Telegram's 400 "message is not modified", as a second tap on the same button does
+in real life.
 
 Use:
     with FakeBotApi(TOKEN) as api:
@@ -507,6 +508,9 @@ class FakeBotApi:
             return self._state.files[file_id][0]
 
     def _m_sendChatAction(self, params: JSON) -> bool:
+        return True
+
+    def _m_setMessageReaction(self, params: JSON) -> bool:
         return True
 
     def _m_answerCallbackQuery(self, params: JSON) -> bool:
