@@ -231,6 +231,7 @@ class FakeBotApi:
         thumbnail: bytes | None = None,
         media_group_id: str | None = None,
         file_size: int | None = None,
+        caption: str | None = None,
     ) -> int:
         """A photo with a small thumbnail size first and the full size last, as Telegram sends."""
         small = self.add_file(thumbnail if thumbnail is not None else b"not the largest size")
@@ -245,7 +246,9 @@ class FakeBotApi:
                 "file_size": len(data) if file_size is None else file_size,
             },
         ]
-        extra = {"media_group_id": media_group_id} if media_group_id else {}
+        extra: JSON = {"media_group_id": media_group_id} if media_group_id else {}
+        if caption is not None:
+            extra["caption"] = caption
         return self.send_message(user, photo=sizes, **extra)
 
     def send_document(
