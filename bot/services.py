@@ -58,7 +58,7 @@ class Services:
     _albums: dict[tuple[int, str], float] = field(default_factory=dict)  # asked about, when
     _who: dict[int, tuple[Who, float]] = field(default_factory=dict)  # user -> answer, expiry
     _asked_who: dict[int, float] = field(default_factory=dict)  # user -> when asked
-    _last: dict[int, tuple[list[Resend], float]] = field(default_factory=dict)
+    _last: dict[int, tuple[list[Resend], float]] = field(default_factory=dict)  # by chat
     _seen_lines: dict[int, float] = field(default_factory=dict)  # user -> last "not checked"
     # Wall clock of exam states (shared by replicas); tests move it instead of sleeping.
     clock: Callable[[], datetime] = utc_now
@@ -135,14 +135,15 @@ class Services:
             return False
         return _first_time(self._asked_who, user.id, WHO_MEMORY_S)
 
-    def remember_answer(self, user: User, *resend: Resend) -> None:
-        """The reply just sent (its messages in order), to say again in another language."""
+    def remember_answer(self, chat_id: int, *resend: Resend) -> None:
+        """The answer just sent in a (private) chat, its messages in order, to say again in
+        another language."""
         now = time.monotonic()
         self._last = _bounded(self._last, lambda v: now - v[1] < LAST_ANSWER_S)
-        self._last[user.id] = (list(resend), now)
+        self._last[chat_id] = (list(resend), now)
 
-    def last_answer(self, user: User) -> list[Resend]:
-        resend, at = self._last.get(user.id, ([], 0.0))
+    def last_answer(self, chat_id: int) -> list[Resend]:
+        resend, at = self._last.get(chat_id, ([], 0.0))
         return resend if time.monotonic() - at < LAST_ANSWER_S else []
 
     def may_say_not_checked(self, user: User) -> bool:

@@ -96,7 +96,7 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     svc, user, chat_id = services(context), query.from_user, query.message.chat.id
     await _store_language(svc, user, code)
     t = svc.texts(code, svc.who(user))
-    again = svc.last_answer(user)
+    again = svc.last_answer(chat_id)
     done = t("language.again") if again else t("language.set")
     if where == FROM_START:
         await changed(query.edit_message_text(start_text(t), parse_mode="HTML"))

@@ -127,16 +127,26 @@ async def send_step(
     bot: Bot, chat_id: int, svc: Services, t: Texts, state: ExamState, intro: str | None = None
 ) -> None:
     """One line of what to do, under a drawing of the face to make; the brow step can be
-    skipped. A new test first shows how to hold the phone."""
+    skipped. A new test first shows how to hold the phone; the first step of a test says what it
+    does and keeps the emergency line in sight (a test must never stand between a person and
+    the number). The step is the chat's last answer: a new language says it again."""
     step = state.waiting
-    if intro == "exam.intro":
-        await send_picture(bot, chat_id, svc, "hold", t(intro))
-    lines = [*([t(intro)] if intro and intro != "exam.intro" else []), t(f"exam.step.{step}")]
-    markup = None
-    if step == "brows":
-        skip = InlineKeyboardButton(t("exam.skip"), callback_data=SKIP + _hex(state.exam_id))
-        markup = InlineKeyboardMarkup([[skip]])
-    await send_picture(bot, chat_id, svc, step, "\n".join(lines), markup)
+
+    async def say(t: Texts) -> None:
+        lines = [t(f"exam.step.{step}")]
+        if intro == "exam.intro":
+            hold = "\n\n".join([t(intro), t("emergency.footer")])
+            await send_picture(bot, chat_id, svc, "hold", hold)
+        elif intro:
+            lines = [t(intro), *lines, "", t("emergency.footer")]
+        markup = None
+        if step == "brows":
+            skip = InlineKeyboardButton(t("exam.skip"), callback_data=SKIP + _hex(state.exam_id))
+            markup = InlineKeyboardMarkup([[skip]])
+        await send_picture(bot, chat_id, svc, step, "\n".join(lines), markup)
+
+    await say(t)
+    svc.remember_answer(chat_id, say)
 
 
 async def _begin(svc: Services, user: User, t: Texts, message: Message, bot: Bot) -> None:
@@ -311,4 +321,4 @@ async def _finish(
     said = [reply, ask] if asks_onset(exam.tier) else [reply]
     for say in said:
         await say(t)
-    svc.remember_answer(user, *said)
+    svc.remember_answer(message.chat_id, *said)

@@ -105,7 +105,7 @@ async def not_a_photo(
         await message.reply_html(f"{t(key)}\n{t('emergency.footer')}", do_quote=True)
 
     await hint(t)
-    svc.remember_answer(user, hint)
+    svc.remember_answer(message.chat_id, hint)
     await first_contact.follow_up(svc, user, t, context.bot, message.chat_id)
 
 
@@ -119,8 +119,7 @@ async def distress(svc: Services, t: Texts, message: Message) -> bool:
         await message.reply_html(render.distress_text(t), do_quote=True)
 
     await reply(t)
-    if message.from_user is not None:
-        svc.remember_answer(message.from_user, reply)
+    svc.remember_answer(message.chat_id, reply)
     return True
 
 
@@ -176,7 +175,7 @@ async def _screen_file(
         said.append(ask)
     for say in said:
         await say(t)
-    svc.remember_answer(user, *said)
+    svc.remember_answer(message.chat_id, *said)
     await first_contact.follow_up(svc, user, t, context.bot, message.chat_id)
 
 

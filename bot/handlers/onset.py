@@ -132,4 +132,4 @@ async def onset_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             text = render.onset_answer_text(t, advice, model)
             await context.bot.send_message(chat_id, text, parse_mode="HTML")
 
-        svc.remember_answer(query.from_user, again)
+        svc.remember_answer(chat_id, again)

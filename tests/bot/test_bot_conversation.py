@@ -349,7 +349,8 @@ def test_10_the_pictures_show_how_to_hold_the_phone_and_a_brow_raise_unmistakabl
     api.send_text(user, "/check")
     hold, rest = wait_to(api, user, 2)
     assert hold.method == rest.method == "sendPhoto"
-    assert hold.text == t("exam.intro")  # the phone first, then the face to make
+    # How to hold the phone first (with what the test does and the number), then the face.
+    assert hold.text == t("exam.intro") + "\n\n" + t("emergency.footer")
     for photo in (photos["rest"], photos["smile"]):
         api.send_photo(user, photo)
     smile, brows = wait_to(api, user, 2, 2)

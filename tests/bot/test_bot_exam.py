@@ -169,8 +169,9 @@ def test_a_full_face_test_finds_the_weak_side_and_asks_the_onset(
                 bot.services.texts(language))  # fmt: skip
     t = chat.t
     hold, first = chat.command("/check", count=2)
-    # First how to hold the phone, with what the test does; then the first step.
-    assert hold.method == "sendPhoto" and hold.text == t("exam.intro")
+    # First how to hold the phone, with what the test does and the number; then the first step.
+    assert hold.method == "sendPhoto"
+    assert hold.text == t("exam.intro") + "\n\n" + t("emergency.footer")
     assert is_step(first, t, "rest")
     # Drawings of a few KB, uploaded once, then sent again by Telegram's file id.
     for sent in (hold, first):
