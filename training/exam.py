@@ -40,8 +40,8 @@ from model.reasons import Rejected
 from training.grader import pct, person_folds
 from training.grader import share as shared
 from training.grader_data import code_digest
-from training.synth import MESH, MESH_ANCHORS, MESH_LIP_MID
-from training.warp import warp_image
+from training.synth import MESH, MESH_ANCHORS
+from training.synth.palsy import Pair, moves
 
 STRENGTHS = (0.25, 0.5, 0.75, 1.0)  # share of one side's smile taken away
 BROW_RAISE = 0.12  # IPD (~7.5 mm): a clear but ordinary brow raise
@@ -98,25 +98,35 @@ def failed_smile(rgb: np.ndarray, smile_mesh: np.ndarray, rest_mesh: np.ndarray,
                  strength: float) -> np.ndarray:  # fmt: skip
     """The smiling photo with one image side's mouth moved `strength` of the way back to rest."""
     a, b = _similarity(rest_mesh[list(STABLE), :2], smile_mesh[list(STABLE), :2])
-    idx = [*MESH["mouth_corner"][image_side], *MESH["lip"][image_side]]
-    z = rest_mesh[idx, 0] + 1j * rest_mesh[idx, 1]
-    home = a * z + b
-    src = smile_mesh[idx, :2]
-    dst = src + strength * (np.stack([home.real, home.imag], axis=1) - src)
-    fixed = [*MESH_ANCHORS, *MESH_LIP_MID, *MESH["mouth_corner"][1 - image_side],
-             *MESH["lip"][1 - image_side]]  # fmt: skip
-    pins = smile_mesh[fixed, :2]
-    return warp_image(rgb, np.vstack([pins, src]), np.vstack([pins, dst]))
+    groups: dict[str, Pair] = {}
+    moved: dict[str, Pair] = {}
+    for name in ("mouth_corner", "lip"):
+        sides = (smile_mesh[list(MESH[name][0]), :2], smile_mesh[list(MESH[name][1]), :2])
+        z = (
+            rest_mesh[list(MESH[name][image_side]), 0]
+            + 1j * rest_mesh[list(MESH[name][image_side]), 1]
+        )
+        home = a * z + b
+        back = sides[image_side] + strength * (
+            np.stack([home.real, home.imag], axis=1) - sides[image_side]
+        )
+        groups[name] = sides
+        moved[name] = (back, sides[1]) if image_side == 0 else (sides[0], back)
+    ipd = float(np.linalg.norm(smile_mesh[IRIS_CENTRE[1], :2] - smile_mesh[IRIS_CENTRE[0], :2]))
+    return moves(smile_mesh[list(MESH_ANCHORS), :2], groups, moved, ipd).warp(rgb)
 
 
 def raised_brows(rgb: np.ndarray, mesh: np.ndarray, image_sides: Sequence[int]) -> np.ndarray:
     ipd = float(np.linalg.norm(mesh[IRIS_CENTRE[1], :2] - mesh[IRIS_CENTRE[0], :2]))
-    src, dst = [mesh[list(MESH_ANCHORS[:20]), :2]], [mesh[list(MESH_ANCHORS[:20]), :2]]
-    for side in image_sides:
-        pts = mesh[list(MESH["brow"][side]), :2]
-        src.append(pts)
-        dst.append(pts - np.array([0.0, BROW_RAISE * ipd]))
-    return warp_image(rgb, np.vstack(src), np.vstack(dst))
+    sides = (mesh[list(MESH["brow"][0]), :2], mesh[list(MESH["brow"][1]), :2])
+    up = np.array([0.0, BROW_RAISE * ipd])
+    raised = (
+        sides[0] - up if 0 in image_sides else sides[0],
+        sides[1] - up if 1 in image_sides else sides[1],
+    )
+    pupils = mesh[list(IRIS_CENTRE), :2]
+    return moves(mesh[list(MESH_ANCHORS), :2], {"brow": sides}, {"brow": raised}, ipd,
+                 pupils).warp(rgb)  # fmt: skip
 
 
 def _to_json(people: Sequence[Person]) -> list[dict[str, Any]]:

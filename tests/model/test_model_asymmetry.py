@@ -50,7 +50,7 @@ def _warped(photo: Path, moves: dict[tuple[int, ...], float], side: int = 960) -
     for idx, drop in moves.items():
         src.append(tem[list(idx)])
         dst.append(tem[list(idx)] + np.array([0.0, drop * ipd]))
-    return warp_image(rgb, np.vstack(src), np.vstack(dst))
+    return warp_image(rgb, np.vstack(src), np.vstack(dst), rigid=0.03 * ipd, falloff=0.06 * ipd)
 
 
 def test_roll_scale_and_position_do_not_change_any_measure(

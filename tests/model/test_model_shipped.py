@@ -19,14 +19,13 @@ from PIL import Image, ImageEnhance
 
 from model.pipeline import Screener
 from training import synth
-from training.warp import warp_image
 
 pytestmark = pytest.mark.data
 MOST = 0.75
 MIN_RISE = 0.05  # of probability, median over held-out people
 SEVERE = {
-    "eye": synth.Palsy("severe_eye", 0, {"lid_rise": 0.08, "lid_drop": 0.195, "brow_drop": 0.27}),
-    "mouth": synth.Palsy("severe_mouth", 0, {"corner_drop": 0.26, "flatten": 0.8}),
+    "eye": synth.Palsy("severe_eye", 0, {"lid_drop": 0.055, "brow_drop": 0.09}),
+    "mouth": synth.Palsy("severe_mouth", 0, {"corner_drop": 0.17, "flatten": 0.8}),
 }
 
 
@@ -63,21 +62,21 @@ def baseline(screener: Screener, held_out: list[synth.Source]) -> list[dict[str,
     return [_regions(screener, s.rgb) for s in held_out]
 
 
-MOUTH_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="2026.11-synthetic-2 barely responds to a mouth droop (median +0.013); MODEL_CARD.md",
+# 2026.11-synthetic-2 learned the old warp, whose droops were a few pixels wide: on warps that
+# move the features as labelled it barely responds (eye median +0.02, mouth +0.01 of P(region)).
+OLD_WARP = pytest.mark.xfail(
+    strict=True, reason="2026.11-synthetic-2 was trained on the old warp; MODEL_CARD.md"
 )
 
 
-@pytest.mark.parametrize("region", ["eye", pytest.param("mouth", marks=MOUTH_GAP)])
+@pytest.mark.parametrize("region", [pytest.param(r, marks=OLD_WARP) for r in ("eye", "mouth")])
 def test_a_one_sided_warp_raises_that_region(
     region: str, screener: Screener, held_out: list[synth.Source], baseline: list[dict]
 ) -> None:
     rises = []
     for i, (source, before) in enumerate(zip(held_out, baseline, strict=True)):
         palsy = synth.Palsy(SEVERE[region].label, i % 2, SEVERE[region].params)  # both sides
-        src, dst = synth.displacement(source.points, palsy, np.random.default_rng(i))
-        warped = warp_image(source.rgb, src, dst, grid_step=synth.WORK_SIZE // 32)
+        warped = synth.displacement(source.points, palsy, np.random.default_rng(i)).warp(source.rgb)
         rises.append(_regions(screener, warped)[region] - before[region])
     assert np.mean(np.array(rises) > 0) >= MOST, rises
     assert np.median(rises) >= MIN_RISE, rises

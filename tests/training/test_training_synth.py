@@ -27,16 +27,16 @@ SLACK = 2 * JITTER_IPD * 1.5  # the per-group jitter, both axes
 def _moves(fp, label: str, seed: int):
     rng = np.random.default_rng(seed)
     palsy = sample_palsy(label, rng)
-    src, dst = displacement(fp, palsy, rng)
-    delta = (dst - src) / fp.ipd
-    # Rows of `src` in order: anchors, lip midline, then each group's image-left, image-right.
-    offset = len(fp.anchors) + len(fp.lip_mid)
+    moves = displacement(fp, palsy, rng)
+    delta = (moves.dst - moves.src) / fp.ipd
     out = {}
-    for name, sides in fp.groups.items():
-        for s, pts in enumerate(sides):
-            out[name, s] = delta[offset : offset + len(pts)]
-            offset += len(pts)
-    return palsy, out, delta[: len(fp.anchors)]
+    for name in fp.groups:
+        for s in (0, 1):
+            rows = [i for i, (g, side) in enumerate(zip(moves.group, moves.side, strict=True))
+                    if g == name and side == s]  # fmt: skip
+            out[name, s] = delta[rows]
+    fixed = [i for i, g in enumerate(moves.group) if g in ("pin", "pupil")]
+    return palsy, out, delta[fixed]
 
 
 def test_severity_ranges_do_not_overlap() -> None:
@@ -63,7 +63,7 @@ def test_one_side_moves_the_right_way(london_neutral: list[Path], seed: int) -> 
             assert np.abs(moves["lower_lid", s]).max() <= SLACK
         else:
             widening = moves["lower_lid", s][:, 1].mean() - moves["upper_lid", s][:, 1].mean()
-            assert widening > p["lid_drop"] * 0.5 + p["lid_rise"] * 0.3 - SLACK
+            assert widening > p["lid_drop"] * 0.6 - SLACK
             assert moves["brow", s][:, 1].mean() > p["brow_drop"] * 0.6 - SLACK
             assert np.abs(moves["brow", other]).max() <= SLACK
             assert np.abs(moves["mouth_corner", s]).max() <= SLACK

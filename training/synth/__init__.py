@@ -4,11 +4,15 @@ For each person and each photo (neutral, smiling) we write `normal` plus the pap
 Palsy is simulated on ONE side of the face (image-left or image-right, at random) by moving
 landmarks and warping the image with `training.warp`:
 
-- eye classes: the upper lid rises, the lower lid drops (wider palpebral fissure, as in
-  lagophthalmos and lower-lid ectropion), the skin below the eye follows the lower lid by half, and
-  the brow drops;
-- mouth classes: the mouth corner drops and moves slightly towards the midline; the lip contours
-  on that side follow it (more near the corner) and are flattened towards their centre line.
+- eye classes: the lower lid sags (a wider palpebral fissure, as in lower-lid ectropion; the eye
+  itself stays put under it), the skin below the eye and the outer corner follow, and the brow
+  drops;
+- mouth classes: the mouth corner drops and moves slightly towards the midline; the outer lips
+  droop with it as one block, the drop fading to none at the middle, and the lips on that side
+  are flattened towards their centre line.
+
+The warp (`training.warp`) moves the neighbourhood of each moved point with it, so a label's
+size is what the image shows (`tests/training/test_training_warp.py` tracks it).
 
 All displacements are in units of the inter-pupil distance (IPD); every number is in `Settings`
 (`SETTINGS`), which the model card (training/model_card.py) prints. Every image, `normal`

@@ -11,7 +11,6 @@ from PIL import Image, ImageDraw, ImageFilter
 from training.synth.palsy import Palsy, displacement
 from training.synth.settings import SETTINGS, WORK_SIZE
 from training.synth.source import Source
-from training.warp import warp_image
 
 
 def random_background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -133,8 +132,7 @@ def add_hand(
 
 def render(source: Source, palsy: Palsy, rng: np.random.Generator) -> tuple[Image.Image, int]:
     """One synthetic image and its JPEG quality."""
-    src, dst = displacement(source.points, palsy, rng)
-    warped = warp_image(source.rgb, src, dst, grid_step=WORK_SIZE // 32)
+    warped = displacement(source.points, palsy, rng).warp(source.rgb)
     fp = source.points
     key = np.concatenate([fp.pupils, fp.groups["mouth_corner"][0], fp.groups["mouth_corner"][1]])
     mask8 = (source.foreground * 255).astype(np.uint8)

@@ -15,29 +15,49 @@ Ranges = tuple[tuple[float, float], ...]
 class Settings:
     """Every number that shapes the synthetic set; the model card prints these same numbers.
 
-    Displacements are in IPD units. `severity`: eye (upper lid rise, lower lid drop, brow drop),
+    Displacements are in IPD units. `severity`: eye (lower lid drop, brow drop),
     mouth (corner drop, flattening fraction); gaps between severities keep the labels apart.
     """
 
     work_size: int = 512  # generated images are work_size x work_size
+    # Realised sizes: the warp moves the content within `rigid` of each moved point by its whole
+    # displacement (tests/training/test_training_warp.py), so these are what a person sees.
     severity: dict[str, dict[str, Ranges]] = field(
         default_factory=lambda: {
             "eye": {
-                "mild": ((0.025, 0.035), (0.060, 0.090), (0.080, 0.120)),
-                "moderate": ((0.045, 0.060), (0.110, 0.150), (0.150, 0.200)),
-                "severe": ((0.070, 0.090), (0.170, 0.220), (0.240, 0.300)),
+                "mild": ((0.010, 0.020), (0.040, 0.055)),
+                "moderate": ((0.025, 0.035), (0.060, 0.075)),
+                "severe": ((0.040, 0.050), (0.080, 0.100)),
             },
             "mouth": {
-                "mild": ((0.070, 0.100), (0.30, 0.45)),
-                "moderate": ((0.130, 0.180), (0.50, 0.65)),
-                "severe": ((0.220, 0.300), (0.70, 0.90)),
+                "mild": ((0.055, 0.080), (0.30, 0.45)),
+                "moderate": ((0.090, 0.130), (0.50, 0.65)),
+                "severe": ((0.140, 0.200), (0.70, 0.90)),
             },
         }
     )
+    # The warp's discs (IPD): each point's neighbourhood within `rigid` moves with it, and its
+    # pull fades over `falloff` beyond. "pin": points that stay (pupils, nose, outline, lip
+    # middle); small, so they hold their own spot without holding the skin around a moved one.
+    rigid: dict[str, float] = field(
+        default_factory=lambda: {
+            "mouth_corner": 0.07, "lip": 0.04, "upper_lid": 0.03, "lower_lid": 0.03,
+            "outer_corner": 0.04, "under_eye": 0.05, "brow": 0.06, "pin": 0.02,
+            "pupil": 0.06,
+        }
+    )  # fmt: skip
+    falloff: dict[str, float] = field(
+        default_factory=lambda: {
+            "mouth_corner": 0.12, "lip": 0.06, "upper_lid": 0.04, "lower_lid": 0.05,
+            "outer_corner": 0.05, "under_eye": 0.06, "brow": 0.08, "pin": 0.03,
+            "pupil": 0.02,
+        }
+    )  # fmt: skip
     jitter_ipd: float = 0.006  # natural asymmetry: per-group random shift on both sides
     medial_shift: float = 0.25  # the drooping corner moves this fraction of its drop medially
-    outer_corner_follows: float = 0.3  # of the lower lid's drop
-    under_eye_follows: float = 0.5  # of the lower lid's drop
+    corner_block: float = 0.75  # lips beyond this share of the half-mouth droop with the corner
+    outer_corner_follows: float = 0.6  # of the lower lid's drop
+    under_eye_follows: float = 0.8  # of the lower lid's drop
     # Appearance: framing, occluders, degradation (chances are per image).
     scale: tuple[float, float] = (0.8, 1.15)
     shift: float = 0.06  # of the image size, each axis
