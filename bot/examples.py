@@ -45,7 +45,7 @@ def _face(draw: ImageDraw.ImageDraw, step: str) -> None:
     draw.chord((44, 14, 196, 90), 180, 360, fill=HAIR)  # hair: the forehead is below it
     if raised:
         for y in (70, 82, 94):  # forehead lines, bold enough to survive a thumbnail
-            draw.arc((78, y, 162, y + 14), 200, 340, fill=INK, width=3)
+            draw.arc((78, y, 162, y + 14), 200, 340, fill=INK, width=4)
     brow_y = 92 if raised else 112
     for x in (66, 132):
         draw.arc((x, brow_y, x + 42, brow_y + 22), 195, 345, fill=INK, width=6)
