@@ -130,7 +130,7 @@ class Services:
         self._who[user.id] = (who, time.monotonic() + WHO_MEMORY_S)
 
     def asks_who(self, user: User) -> bool:
-        """True once (per process and day) while the user has not said whom the check is for."""
+        """True once per process while the user has not said whom the check is for."""
         if self.who(user) is not None:
             return False
         return _first_time(self._asked_who, user.id, WHO_MEMORY_S)
