@@ -27,7 +27,7 @@ from telegram.ext import (
 from bot import callbacks
 from bot.callbacks import Buttons
 from bot.config import LANGUAGES, BotSettings, heartbeat_path
-from bot.handlers import buttons, commands, errors, exam, media, onset
+from bot.handlers import buttons, commands, errors, exam, first_contact, media, onset
 from bot.ratelimit import SharedRateLimiter
 from bot.screening import ScreenerLike, ScreeningService
 from bot.services import SERVICES_KEY, Services
@@ -54,6 +54,7 @@ BUTTONS: dict[type[callbacks.Payload], buttons.Route] = {
     callbacks.ExamGo: exam.button,
     callbacks.ExamSkip: exam.button,
     callbacks.Language: commands.language_chosen,
+    callbacks.WhoFor: first_contact.who_chosen,
     callbacks.Forget: commands.forget_chosen,
 }
 HEARTBEAT_EVERY_S = 30.0

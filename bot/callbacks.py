@@ -29,7 +29,9 @@ import uuid
 from dataclasses import dataclass
 from typing import ClassVar, Self, TypeVar
 
-from model.decision.triage import Began, Sudden, Tier
+from bot.i18n import Who
+from model.decision.onset import Began, Sudden
+from model.decision.triage import Tier
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 TAG_BYTES = 8  # 64 bits: a guess costs a request each, and a wrong one changes nothing
@@ -148,8 +150,9 @@ class ExamSkip(ExamButton):
     KIND: ClassVar[str] = "es"
 
 
-# Where language buttons were: the /language menu, /start, or under another reply.
-FROM_MENU, FROM_START, FROM_REPLY = "m", "s", "r"
+# Where language buttons were: the /language menu, /start, under another reply, or on the
+# "who is it for?" question (bot.handlers.choices).
+FROM_MENU, FROM_START, FROM_REPLY, FROM_WHO = "m", "s", "r", "w"
 
 
 @dataclass(frozen=True)
@@ -166,9 +169,25 @@ class Language(Payload):
     @classmethod
     def of(cls, fields: list[str]) -> Self:
         code, where = fields
-        if where not in (FROM_MENU, FROM_START, FROM_REPLY) or not code.isalpha():
+        if where not in (FROM_MENU, FROM_START, FROM_REPLY, FROM_WHO) or not code.isalpha():
             raise ValueError("not a language button")
         return cls(code, where)
+
+
+@dataclass(frozen=True)
+class WhoFor(Payload):
+    """Whom the checks are for: the sender, or someone else."""
+
+    KIND: ClassVar[str] = "w"
+    who: Who
+
+    def fields(self) -> tuple[str, ...]:
+        return (self.who.value,)
+
+    @classmethod
+    def of(cls, fields: list[str]) -> Self:
+        (who,) = fields
+        return cls(Who(who))
 
 
 FORGET_RESULTS, FORGET_ALL, FORGET_NOTHING = "yes", "all", "no"

@@ -11,7 +11,9 @@ import pytest
 
 from bot import callbacks
 from bot.callbacks import MAX_BYTES, Buttons, Payload
-from model.decision.triage import Began, Sudden, Tier
+from bot.i18n import Who
+from model.decision.onset import Began, Sudden
+from model.decision.triage import Tier
 
 KEY = Buttons.from_pepper(b"test-pepper-0123456789abcdef")
 USER, OTHER = 918273645, 918273646
@@ -31,7 +33,8 @@ def every_payload() -> list[Payload]:
         *onsets,
         callbacks.ExamGo(record),
         callbacks.ExamSkip(record),
-        *[callbacks.Language(code, where) for code in ("en", "hi") for where in "msr"],
+        *[callbacks.Language(code, where) for code in ("en", "hi") for where in "msrw"],
+        *[callbacks.WhoFor(who) for who in Who],
         *[callbacks.Forget(choice) for choice in ("yes", "all", "no")],
     ]
 
@@ -68,7 +71,7 @@ def test_a_valid_tag_over_fields_that_do_not_parse_is_refused() -> None:
     """The tag proves who made the data; each kind still reads only what it would write (a
     leaked key, or a bug of ours, cannot make a handler act on nonsense)."""
     for body in ("o:x:y:-:e", "o:AAAAAAAAAAAAAAAAAAAAAA:y:-:z", "l:en:q", "f:maybe", "eg:short",
-                 "zz:unknown-kind", "f:yes:extra"):  # fmt: skip
+                 "zz:unknown-kind", "f:yes:extra", "w:everyone"):  # fmt: skip
         assert KEY.parse(USER, f"{body}:{KEY._tag(USER, body)}") is None, body
     with pytest.raises(TypeError, match="taken"):
 

@@ -41,19 +41,27 @@ BUTTONS = Buttons.from_pepper(PEPPER.encode())
 
 
 def legible(user_id: int, data: str) -> str:
-    """What a button of `user_id` means, in words tests can match: "onset:n:d", "exam:go",
-    "lang:hi:r", "forget:all"; "" for data that does not parse."""
+    """What a button of `user_id` means, in words tests can match: "onset:n:d", "exam:go:<id>",
+    "lang:hi:r", "who:self", "forget:all"; "" for data that does not parse."""
     press = BUTTONS.parse(user_id, data)
     if isinstance(press, callbacks.Onset):
         began = press.began.value[0] if press.began else "-"
         return f"onset:{press.sudden.value[0]}:{began}"
-    if isinstance(press, callbacks.ExamGo | callbacks.ExamSkip):
-        return "exam:go" if isinstance(press, callbacks.ExamGo) else "exam:skip"
+    if isinstance(press, callbacks.ExamButton):
+        what = "go" if isinstance(press, callbacks.ExamGo) else "skip"
+        return f"exam:{what}:{press.exam_id}"
     if isinstance(press, callbacks.Language):
         return f"lang:{press.code}:{press.where}"
+    if isinstance(press, callbacks.WhoFor):
+        return f"who:{press.who.value}"
     if isinstance(press, callbacks.Forget):
         return f"forget:{press.choice}"
     return ""
+
+
+def kinds(call: Call) -> list[str]:
+    """The meaning of each button under the bot's message `call` (see `legible`)."""
+    return [legible(call.chat_id or 0, data) for _, data in call.buttons()]
 
 
 def button(call: Call, prefix: str) -> str:
