@@ -29,7 +29,7 @@ from db.engine import engine_for
 from db.log import ResultLog
 from db.settings import DbSettings
 from db.store import SCREENINGS
-from tests.support.bot_harness import TOKEN, RunningBot, bot_env, bot_process
+from tests.support.bot_harness import TOKEN, RunningBot, bot_env, bot_process, kinds
 from tests.support.db_backends import FAST, Gate, PostgresSchema
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser, Fault
 from tests.support.onnx_fixtures import build_tiny_classifier
@@ -110,7 +110,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory, classifier: Path) -> Iterator[
 
 
 def _asks_whom(call: Call) -> bool:
-    return any(data.startswith("who:") for _, data in call.buttons())
+    return any(kind.startswith("who:") for kind in kinds(call))
 
 
 def _is_result(call: Call) -> bool:
