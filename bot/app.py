@@ -26,7 +26,7 @@ from telegram.ext import (
 
 from bot import callbacks
 from bot.callbacks import Buttons
-from bot.config import LANGUAGES, BotSettings, heartbeat_path
+from bot.config import BotSettings, heartbeat_path
 from bot.handlers import buttons, commands, errors, exam, first_contact, media, onset
 from bot.ratelimit import SharedRateLimiter
 from bot.screening import ScreenerLike, ScreeningService
@@ -34,6 +34,7 @@ from bot.services import SERVICES_KEY, Services
 from db.log import ResultLog
 from db.pseudonym import Pseudonymizer
 from db.settings import DbSettings
+from model.words import LANGUAGES
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ import uuid
 from dataclasses import dataclass
 from typing import ClassVar, Self, TypeVar
 
-from bot.i18n import Who
 from model.decision.onset import Began, Sudden
 from model.decision.triage import Tier
+from model.words import Who
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 TAG_BYTES = 8  # 64 bits: a guess costs a request each, and a wrong one changes nothing

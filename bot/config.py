@@ -11,11 +11,8 @@ from urllib.parse import urlsplit
 
 from db.settings import ConfigError, DbSettings
 from model.face.decode import DecodeLimits
+from model.words import LANGUAGES, BadNumber, Numbers
 
-# One catalog file per language: adding bot/locales/<code>.json adds the language.
-LANGUAGES: tuple[str, ...] = tuple(
-    sorted(p.stem for p in (Path(__file__).resolve().parent / "locales").glob("*.json"))
-)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Telegram tokens are "<bot id>:<secret>" (secrets are 35 characters); the check only catches
@@ -23,7 +20,6 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{10,}$")
 TOKEN_EXAMPLE = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 TOKEN_SHAPE = "<digits>:<10 or more of A-Z a-z 0-9 _ ->"
-_PHONE = re.compile(r"^\+?[0-9][0-9 -]{1,18}$")
 # In webhook mode the secret is all that tells Telegram's updates from forged ones: long and
 # random (Telegram allows 1-256 characters of this set; we ask for at least 32).
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
@@ -47,8 +43,8 @@ class BotSettings:
     token: str
     api_base_url: str = "https://api.telegram.org/bot"
     file_base_url: str = "https://api.telegram.org/file/bot"
-    emergency_number: str = "112"
-    ambulance_number: str = "108"
+    emergency_number: str = Numbers.emergency
+    ambulance_number: str = Numbers.ambulance
     default_language: str = "en"
     rate_limit_photos: int = 5
     rate_limit_window_s: float = 60.0
@@ -75,12 +71,17 @@ class BotSettings:
             env = os.environ
         r = _Reader(env)
         defaults = cls(token="0:placeholder")
+        token = r.token()
+        try:  # the same rule as palsy-check's
+            numbers = Numbers.from_env(env)
+        except BadNumber as exc:
+            raise ConfigError(exc.setting, str(exc)) from None
         return cls(
-            token=r.token(),
+            token=token,
             api_base_url=r.url("TELEGRAM_API_BASE_URL", defaults.api_base_url),
             file_base_url=r.url("TELEGRAM_FILE_BASE_URL", defaults.file_base_url),
-            emergency_number=r.phone("PALSY_EMERGENCY_NUMBER", defaults.emergency_number),
-            ambulance_number=r.phone("PALSY_AMBULANCE_NUMBER", defaults.ambulance_number),
+            emergency_number=numbers.emergency,
+            ambulance_number=numbers.ambulance,
             default_language=r.choice(
                 "PALSY_DEFAULT_LANGUAGE", defaults.default_language, LANGUAGES
             ),
@@ -167,12 +168,6 @@ class _Reader:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(name, f"not an http(s) URL: {value!r}")
-        return value
-
-    def phone(self, name: str, default: str) -> str:
-        value = self.get(name) or default
-        if not _PHONE.match(value):
-            raise ConfigError(name, f"not a phone number: {value!r}")
         return value
 
     def choice(

@@ -27,13 +27,14 @@ from telegram.ext import CallbackContext
 
 from bot.callbacks import Buttons
 from bot.config import BotSettings
-from bot.i18n import Texts, Who, pick_language
+from bot.i18n import pick_language
 from bot.ratelimit import SharedRateLimiter
 from bot.screening import ScreeningService
 from db.log import ResultLog
 from db.pseudonym import Pseudonymizer
 from db.records import utc_now
 from db.store import StoreUnavailable
+from model.words import Texts, Who
 
 CACHE_MAX = 50_000  # per-process memories: past this many entries, old ones are dropped
 SERVICES_KEY = "palsy_services"

@@ -13,8 +13,8 @@ from telegram.ext import ContextTypes
 
 from bot.callbacks import Payload
 from bot.handlers.parts import query_of
-from bot.i18n import Texts
 from bot.services import services
+from model.words import Texts
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Buttons, Language, WhoFor
-from bot.config import LANGUAGES
-from bot.i18n import Texts, Who, catalog
+from model.words import LANGUAGES, Texts, Who, catalog
 
 
 def language_name(code: str) -> str:

@@ -17,13 +17,12 @@ from bot.callbacks import (
     Forget,
     Language,
 )
-from bot.config import LANGUAGES
 from bot.handlers import first_contact
 from bot.handlers.choices import language_buttons, language_name
 from bot.handlers.parts import changed, message_of, query_of, user_of
-from bot.i18n import Texts
 from bot.services import Services, services
 from db.store import StoreUnavailable
+from model.words import LANGUAGES, Texts
 
 
 async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:

@@ -20,13 +20,11 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import render
 from bot.callbacks import ExamGo, ExamSkip
 from bot.examples import example_png
 from bot.handlers import onset
 from bot.handlers.limit import refused
 from bot.handlers.parts import changed, message_of, query_of, user_of
-from bot.i18n import Texts
 from bot.services import Services, services
 from db.records import ExamRecord, ExamState, ExamStep, ScreeningRecord
 from db.store import StoreUnavailable, expired_record
@@ -34,6 +32,7 @@ from model.decision.exam import ExamResult, Step, StepMeasures, examine_steps
 from model.decision.followup import Alert, partial_exam_alert
 from model.decision.onset import asks_onset
 from model.result import ScreeningResult
+from model.words import Texts, render
 
 log = logging.getLogger(__name__)
 

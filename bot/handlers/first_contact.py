@@ -10,8 +10,8 @@ from telegram.ext import ContextTypes
 from bot.callbacks import FROM_WHO, WhoFor
 from bot.handlers.choices import is_language_row, language_row, who_row
 from bot.handlers.parts import changed, query_of
-from bot.i18n import Texts
 from bot.services import Services, services
+from model.words import Texts
 
 
 def question(

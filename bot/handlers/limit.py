@@ -14,8 +14,8 @@ from telegram import Message, User
 from telegram.constants import ReactionEmoji
 from telegram.error import TelegramError
 
-from bot.i18n import Texts
 from bot.services import Services
+from model.words import Texts
 
 log = logging.getLogger(__name__)
 SEEN = ReactionEmoji.EYES

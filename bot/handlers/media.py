@@ -28,11 +28,9 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import render
 from bot.handlers import exam, first_contact, onset
 from bot.handlers.limit import refused
 from bot.handlers.parts import message_of, user_of
-from bot.i18n import Texts, distress_phrases
 from bot.screening import rejected, to_record
 from bot.services import Resend, Services, services
 from db.records import ScreeningRecord
@@ -43,6 +41,7 @@ from model.decision.onset import asks_onset
 from model.face.decode import IMAGE_EXTENSIONS
 from model.reasons import Reason
 from model.result import ScreeningResult
+from model.words import Texts, distress_phrases, render
 
 log = logging.getLogger(__name__)
 

@@ -18,17 +18,16 @@ from dataclasses import replace
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
-from bot import render
 from bot.callbacks import Onset
 from bot.handlers.buttons import expired
 from bot.handlers.parts import changed, query_of
-from bot.i18n import Texts
 from bot.services import Services, services
 from db.records import OnsetAnswer
 from db.store import StoreUnavailable
 from model.decision.onset import FINDING_TIERS, Began, Sudden, asks_when, onset_advice
 from model.decision.triage import Tier
 from model.result import ScreeningResult
+from model.words import Texts, render
 
 
 def _buttons(

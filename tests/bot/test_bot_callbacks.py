@@ -11,9 +11,9 @@ import pytest
 
 from bot import callbacks
 from bot.callbacks import MAX_BYTES, Buttons, Payload
-from bot.i18n import Who
 from model.decision.onset import Began, Sudden
 from model.decision.triage import Tier
+from model.words import Who
 
 KEY = Buttons.from_pepper(b"test-pepper-0123456789abcdef")
 USER, OTHER = 918273645, 918273646

@@ -13,16 +13,17 @@ from typing import get_args
 import pytest
 
 from bot.app import COMMANDS
-from bot.config import LANGUAGES
-from bot.i18n import PLURAL_FORMS, Texts, Who, catalog, placeholders
 from model.decision.exam import Pattern, Side, Step
 from model.decision.onset import TABLE, Began, Sudden
 from model.decision.told import Part
 from model.decision.triage import Tier
 from model.labels import SEVERITIES
 from model.reasons import Reason
+from model.words import LANGUAGES, PLURAL_FORMS, Texts, Who, catalog, placeholders
 
-BOT = Path(__file__).resolve().parents[2] / "bot"
+REPO = Path(__file__).resolve().parents[2]
+# Where texts are asked for: the bot, and the words shared with palsy-check.
+CODE = (REPO / "bot", REPO / "model" / "words", REPO / "model" / "__main__.py")
 ALLOWED_TAGS = {"b", "i", "code"}  # what Telegram's HTML mode takes, and all we need
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 
@@ -54,10 +55,14 @@ def _exists(key: str, keys: set[str]) -> bool:
     return key in keys or f"{key}.other" in keys
 
 
+def _code_files() -> list[Path]:
+    return [f for place in CODE for f in ([place] if place.is_file() else place.rglob("*.py"))]
+
+
 def _literal_keys() -> set[str]:
-    """Every literal first argument of a call `t("...")` in bot/."""
+    """Every literal first argument of a call `t("...")` in the code that asks for texts."""
     keys = set()
-    for path in BOT.rglob("*.py"):
+    for path in _code_files():
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)
@@ -210,9 +215,10 @@ def _dynamic_keys() -> dict[str, set[str]]:
 
 
 def _code_strings() -> tuple[set[str], set[str]]:
-    """(every string constant in bot/, the constant start of every f-string in bot/)."""
+    """(every string constant, the constant start of every f-string) in the code that asks for
+    texts."""
     constants, prefixes = set(), set()
-    for path in BOT.rglob("*.py"):
+    for path in _code_files():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.JoinedStr) and node.values:
                 first = node.values[0]

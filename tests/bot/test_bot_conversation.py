@@ -17,14 +17,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot import render
-from bot.config import LANGUAGES
 from bot.examples import ARROW
 from bot.handlers.limit import duration, per
-from bot.i18n import Texts, Who
 from model.decision.onset import TABLE, Began, Sudden, onset_advice
 from model.decision.triage import Tier
 from model.pipeline import Analyser
+from model.words import LANGUAGES, Texts, Who, render
 from tests.model.test_model_asymmetry import TEM_MOUTH_LEFT, _warped
 from tests.support.bot_harness import button, kinds
 from tests.support.bot_rigs import Rig, asked_whom, edits

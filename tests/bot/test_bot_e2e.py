@@ -22,15 +22,14 @@ from sqlalchemy import select
 
 from bot.app import RESEND_DELAYS_S
 from bot.callbacks import Buttons, Onset
-from bot.config import LANGUAGES
 from bot.handlers.limit import duration, per
-from bot.i18n import Texts
 from db.log import ResultLog
 from db.records import ScreeningRecord
 from db.settings import DbSettings
 from db.store import SCREENINGS, USER_PREFS
 from model.decision.onset import Sudden
 from model.decision.triage import Tier
+from model.words import LANGUAGES, Texts
 from tests.support.bot_harness import BUTTONS, TOKEN, RunningBot, bot_env, button, kinds
 from tests.support.bot_rigs import Rig, apologies, ask_onset, asked_whom, edits, said
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser, Fault

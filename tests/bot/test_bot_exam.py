@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.examples import MAX_BYTES
-from bot.i18n import Texts
 from db.models import Exam, Screening
 from db.records import EXAM_TTL
 from db.store import EXAM_STATES
 from model.pipeline import Analyser
+from model.words import Texts
 from tests.support.bot_harness import TOKEN, RunningBot, bot_env, button, kinds
 from tests.support.db_backends import PostgresSchema
 from tests.support.exam_photos import exam_photos

@@ -9,9 +9,9 @@ from telegram import User
 from bot.app import create_services
 from bot.config import BotSettings
 from bot.handlers.limit import duration, per
-from bot.i18n import Texts
 from bot.ratelimit import RateLimiter
 from db.settings import DbSettings
+from model.words import Texts
 from tests.support.onnx_fixtures import build_tiny_classifier, passthrough_screener
 
 

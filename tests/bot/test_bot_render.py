@@ -8,17 +8,7 @@ import re
 
 import pytest
 
-from bot.config import LANGUAGES
 from bot.handlers.commands import help_text, start_text
-from bot.i18n import Texts, Who, catalog
-from bot.render import (
-    distress_text,
-    exam_text,
-    onset_answer_text,
-    onset_when_text,
-    rejection,
-    result_text,
-)
 from model.decision.exam import ExamResult, SideMovement
 from model.decision.grader import Finding, Observation
 from model.decision.onset import TABLE, OnsetAdvice
@@ -26,6 +16,15 @@ from model.decision.triage import Tier, triage
 from model.labels import NORMAL, PAPER_CLASSES
 from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
+from model.words import LANGUAGES, Texts, Who, catalog
+from model.words.render import (
+    distress_text,
+    exam_text,
+    onset_answer_text,
+    onset_when_text,
+    rejection,
+    result_text,
+)
 
 UNVALIDATED = ModelInfo("tiny", "test", "0" * 64, clinically_validated=False)
 VALIDATED = ModelInfo("tiny", "test", "0" * 64, clinically_validated=True)

@@ -24,11 +24,11 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot.app import RESEND_DELAYS_S
-from bot.i18n import Texts
 from db.engine import engine_for
 from db.log import ResultLog
 from db.settings import DbSettings
 from db.store import SCREENINGS
+from model.words import Texts
 from tests.support.bot_harness import TOKEN, RunningBot, bot_env, bot_process, kinds
 from tests.support.db_backends import FAST, Gate, PostgresSchema
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser, Fault

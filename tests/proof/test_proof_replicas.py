@@ -24,11 +24,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import URL, Engine
 
-from bot.i18n import Texts
 from db.engine import make_engine
 from db.pseudonym import Pseudonymizer
 from db.store import EXAMS, PENDING_ONSETS, SCREENINGS
 from model.pipeline import Analyser
+from model.words import Texts
 from tests.support.bot_harness import PEPPER, TOKEN, button
 from tests.support.db_backends import Gate, PostgresSchema
 from tests.support.exam_photos import exam_photos

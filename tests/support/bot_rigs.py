@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.i18n import Texts
 from db.store import SCREENINGS
 from model.decision.grader import DEFAULT_GRADER
+from model.words import Texts
 from tests.support.bot_harness import TOKEN, RunningBot, bot_env, kinds
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser
 from tests.support.onnx_fixtures import build_passthrough_grader, build_tiny_classifier

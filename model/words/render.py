@@ -9,7 +9,6 @@ model.decision (onset, followup, told); here it only becomes words.
 
 from __future__ import annotations
 
-from bot.i18n import Texts
 from model.decision.exam import ExamResult
 from model.decision.grader import Finding
 from model.decision.onset import OnsetAdvice
@@ -17,6 +16,7 @@ from model.decision.told import photo_side, told
 from model.decision.triage import Tier
 from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
+from model.words.catalog import Texts
 
 
 def seen_lines(t: Texts, finding: Finding | None) -> list[str]:

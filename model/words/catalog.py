@@ -1,0 +1,93 @@
+"""Text catalogs: one JSON file per language in `locales/`, str.format placeholders, HTML text
+(the markup Telegram's HTML mode takes; `plain` strips it for a terminal).
+
+Two kinds of variant, both resolved here so that no caller picks wording by hand:
+- who the check is for: `key@self` ("your face") and `key@other` ("their face") stand in for
+  `key` (written for either) once the person has said (`Texts(..., who=...)`);
+- counts: `key.zero`, `key.one`, `key.other` for `t(key, count=n)` ("1 result", "5 results";
+  "no results" where a language says it differently).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import string
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from model.decision.distress import phrase_list
+
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+# One catalog file per language: adding locales/<code>.json adds the language.
+LANGUAGES: tuple[str, ...] = tuple(sorted(p.stem for p in LOCALES_DIR.glob("*.json")))
+PLURAL_FORMS = ("zero", "one", "other")
+_TAG = re.compile(r"</?[a-z]+>")
+
+
+class Who(StrEnum):
+    """Whom the check is for: the sender ("your") or someone else ("their")."""
+
+    SELF = "self"
+    OTHER = "other"
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    with (LOCALES_DIR / f"{language}.json").open(encoding="utf-8") as file:
+        return json.load(file)
+
+
+@cache
+def distress_phrases() -> tuple[str, ...]:
+    """Every language's words of distress (key `distress.words`): people type in more than one
+    language, whatever the chat's."""
+    lists = (phrase_list(catalog(language)["distress.words"]) for language in LANGUAGES)
+    return tuple(sorted({phrase for phrases in lists for phrase in phrases}))
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def plural_form(count: int) -> str:
+    """English and Hindi alike: one for 1, other otherwise (zero where a catalog has it)."""
+    return "zero" if count == 0 else "one" if count == 1 else "other"
+
+
+def plain(text: str) -> str:
+    """A catalog text without its markup, for a terminal (the catalogs use only <b>, <i>,
+    <code>, and escape what they fill in)."""
+    return html.unescape(_TAG.sub("", text))
+
+
+class Texts:
+    """One language's catalog, worded for `who`; values substituted into a text are
+    HTML-escaped. `common` values (the emergency numbers, limits) are filled wherever a text
+    asks for them."""
+
+    def __init__(self, language: str, who: Who | None = None, **common: object) -> None:
+        self.language = language
+        self.who = who
+        self._catalog = catalog(language)
+        self._common = common
+
+    def key(self, key: str, count: int | None = None) -> str:
+        """The catalog key that holds the wording: the count's form, then who's variant."""
+        if count is not None and key not in self._catalog:
+            form = plural_form(count)
+            key = f"{key}.{form}" if f"{key}.{form}" in self._catalog else f"{key}.other"
+        if self.who is not None and f"{key}@{self.who.value}" in self._catalog:
+            return f"{key}@{self.who.value}"
+        return key
+
+    def __call__(self, key: str, **values: object) -> str:
+        count = values.get("count")
+        text = self._catalog[self.key(key, count if isinstance(count, int) else None)]
+        names = placeholders(text)
+        if not names:
+            return text
+        merged = {**self._common, **values}
+        return text.format(**{n: html.escape(str(merged[n]), quote=False) for n in names})
