@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,62 +18,26 @@ from typing import TYPE_CHECKING
 from model.cnn.classifier import ContractError, ModelMissingError
 from model.decision.exam import ExamError, ExamResult
 from model.decision.grader import Finding, GraderError
-from model.decision.triage import Tier
+from model.face.decode import DecodeLimits
 from model.measures.asymmetry import MM_PER_IPD
-from model.reasons import Reason
-from model.result import ScreeningResult
+from model.result import ModelInfo, ScreeningResult
+from model.words import LANGUAGES, BadNumber, Numbers, Texts, plain, render
 
 if TYPE_CHECKING:
     from model.pipeline import Screener
 
-DISCLAIMER = "Screening only, not a diagnosis; any sudden facial droop is an emergency."
-NOT_VALIDATED = (
-    "NOTE: this screen has not been clinically validated on real patients. "
-    "Do not rely on it for medical decisions."
-)
-
-# Plain words for the readable report (the bot has its own catalogs, in two languages).
-WHY_NOT: dict[Reason, str] = {
-    Reason.EMPTY: "the file is empty",
-    Reason.NOT_IMAGE: "not an image",
-    Reason.CORRUPT: "the picture is damaged",
-    Reason.TOO_MANY_BYTES: "the file is too big",
-    Reason.TOO_MANY_PIXELS: "the picture is too large",
-    Reason.TOO_SMALL: "the picture is too small",
-    Reason.NO_FACE: "no face found",
-    Reason.MULTIPLE_FACES: "more than one face",
-    Reason.FACE_TOO_SMALL: "the face is too small in the picture",
-    Reason.TOO_DARK: "too dark",
-    Reason.OVEREXPOSED: "too bright",
-    Reason.BLURRY: "blurry",
-    Reason.NOT_FRONTAL: "the head is turned or tilted",
-    # The face test's own (a single photo never gives these).
-    Reason.NO_SMILE: "no smile made: smile as wide as you can and take it again",
-    Reason.NO_BROW_RAISE: "brows not raised: lift both eyebrows high and take it again",
-    Reason.NOT_SAME_PERSON: "the photos do not seem to show the same person",
-}
-RETAKE_TIP = "take a new photo: face the camera, in good light, only your face in the picture"
-ADVICE: dict[Tier, str] = {
-    Tier.EMERGENCY: "call an emergency number now (112; ambulance 108 in India)",
-    Tier.URGENT: "see a doctor today; if it started suddenly, call an emergency number now",
-    Tier.SOON: "see a doctor in the next few days; if it started suddenly, call an emergency "
-    "number now",
-    Tier.NO_SIGNS: "a photo cannot rule out a stroke: if there is sudden weakness, trouble "
-    "speaking or seeing, call an emergency number now",
-    Tier.RETAKE: "if the face drooped suddenly, call an emergency number now",
-}
-SEVERITY_WORDS = {"mild": "mild", "moderate": "moderate", "severe": "strong"}
-REGION_WORDS = {"mouth": "around the mouth", "eye": "around the eye and brow"}
-OBSERVED = {
-    "mouth": "the {side} mouth corner sits about {mm:.0f} mm lower than the {other}",
-    "brow": "the {side} eyebrow sits about {mm:.0f} mm lower than the {other}",
-}
+# What the person is told comes from the bot's own catalogs (model.words), in the bot's
+# wording (sides by their place in the photo, no millimetres); the measures behind it, with
+# sizes and the person's own sides, follow under "details".
+SUBJECT_SIDE = {"left": "the person's left", "right": "the person's right"}
+MEASURE_WORDS = {"mouth": "mouth corner", "brow": "eyebrow", "eye": "eye opening"}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="palsy-check",
-        description="Screen face photos for signs of facial palsy. " + DISCLAIMER,
+        description="Screen face photos for signs of facial palsy, in the words the bot uses. "
+        "Screening only, not a diagnosis: any sudden facial droop is an emergency.",
     )
     parser.add_argument("images", nargs="+", metavar="IMAGE", type=Path)
     parser.add_argument("--json", action="store_true", help="one JSON object per image per line")
@@ -96,89 +61,100 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sudden", action="store_true", help="the droop started suddenly (raises the tier)"
     )
+    parser.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default=None,
+        help="the catalog to speak from (default: PALSY_DEFAULT_LANGUAGE, else en); the "
+        "emergency numbers are PALSY_EMERGENCY_NUMBER and PALSY_AMBULANCE_NUMBER, as the bot's",
+    )
     return parser
 
 
-def observations(finding: Finding) -> list[str]:
-    """Plain-words measures outside the healthy range, with sizes in mm."""
+def texts(language: str, numbers: Numbers, limits: DecodeLimits | None = None) -> Texts:
+    """The bot's catalog with the values its advice fills in."""
+    max_mb = (limits or DecodeLimits()).max_bytes // (1024 * 1024)
+    return Texts(language, emergency=numbers.emergency, ambulance=numbers.ambulance, max_mb=max_mb)
+
+
+def disclaimer(t: Texts) -> str:
+    return plain(t("disclaimer"))
+
+
+def notice(t: Texts) -> str:
+    """Said with every result of a model not validated on real patients."""
+    return plain(t("not_validated"))
+
+
+def _said(text: str) -> list[str]:
+    """A reply of the bot's as indented terminal lines (its blank lines kept)."""
+    return [f"  {line}" if line else "" for line in plain(text).splitlines()]
+
+
+def measured(finding: Finding) -> list[str]:
+    """The measures outside the healthy range, with sizes in mm and the person's own sides."""
     out = []
     for o in finding.observations:
         other = "right" if o.side == "left" else "left"
-        out.append(OBSERVED[o.measure].format(side=o.side, other=other, mm=max(1, o.size_mm)))
+        what = MEASURE_WORDS.get(o.measure, o.measure)
+        out.append(
+            f"{what}: {SUBJECT_SIDE[o.side]} about {max(1, o.size_mm):.0f} mm lower than the "
+            f"{other}"
+        )
     return out
 
 
-def outcome(result: ScreeningResult) -> str:
-    """One line: what the photo showed, in plain words."""
+def details(result: ScreeningResult) -> list[str]:
+    """What decided, for the reader who wants the measures (never in the bot's reply)."""
     finding = result.finding
-    if result.status == "ok" and finding is not None and finding.decision == "finding":
-        severity = SEVERITY_WORDS.get(finding.severity or "", finding.severity)
-        region = REGION_WORDS.get(finding.region or "", finding.region)
-        return f"possible {severity} weakness {region}, on the person's own {finding.side} side"
-    if result.status == "ok":
-        return "no signs of facial weakness in this photo"
-    if result.reason is Reason.LOW_CONFIDENCE:
-        return "checked, but no clear answer: the face is a little uneven, within or near the " \
-            "range of healthy faces"  # fmt: skip
-    reason = result.reason
-    why = _why_not(reason)
-    tip = "" if reason in (Reason.NOT_IMAGE, Reason.EMPTY) else f"; {RETAKE_TIP}"
-    return f"not checked: {why}{tip}"
-
-
-def _why_not(reason: Reason | None) -> str:
-    return WHY_NOT.get(reason, "not checked") if reason else "not checked"
-
-
-def report(path: Path, result: ScreeningResult) -> str:
-    """The readable report for one image."""
-    lines = [f"{path}", f"  result:    {outcome(result)}", f"  do:        {ADVICE[result.tier]}"]
-    if result.finding is not None:
-        for sentence in observations(result.finding):
-            lines.append(f"  seen:      {sentence}")
-        lines.append(
-            f"  detail:    chance of a palsy-like face {result.finding.p_palsy:.0%} "
-            f"(grader {result.grader_version}); sizes at an assumed {MM_PER_IPD:.0f} mm between "
-            "the pupils"
+    if finding is None:
+        return []
+    chance = f"chance of a palsy-like face {finding.p_palsy:.0%} (grader {result.grader_version})"
+    if finding.decision == "finding":
+        side = SUBJECT_SIDE.get(finding.side or "", "no side")
+        said = f"{finding.severity} finding, {finding.region} region, {side}"
+    else:
+        said = {"no_signs": "no signs", "unclear": "between no signs and a finding"}.get(
+            finding.decision, finding.decision
         )
+    lines = [f"{said}; {chance}", *measured(finding)]
+    if finding.observations:
+        lines.append(f"sizes at an assumed {MM_PER_IPD:.0f} mm between the pupils")
+    return lines
+
+
+def report(path: Path, result: ScreeningResult, t: Texts) -> str:
+    """The readable report for one image: the bot's reply, then the details."""
+    lines = [f"{path}", *_said(render.result_text(t, result)), ""]
+    lines += [f"  details:   {line}" for line in details(result)]
     times = ", ".join(f"{k} {v:.0f}" for k, v in result.timings_ms.items())
     lines.append(f"  time (ms): {times}")
     return "\n".join(lines)
 
 
-PATTERNS = {
-    "none": "both sides of the smile move about the same",
-    "unclear": "one side may move a little less; no clear answer",
-    "lower_face": "one side of the mouth moves much less (forehead not tested)",
-    "stroke_type": "one side of the mouth moves much less while both brows rise: the pattern "
-    "of a stroke",
-    "bells_type": "one side of the mouth and the brow on the same side move less: the pattern "
-    "of Bell's palsy (some strokes look like this too)",
-}
-
-
-def exam_report(paths: Sequence[Path], exam: ExamResult) -> str:
-    """The readable report for one FAST exam."""
+def exam_report(paths: Sequence[Path], exam: ExamResult, t: Texts, model: ModelInfo) -> str:
+    """The readable report for one FAST exam: the bot's reply, then each side's movement."""
     lines = [" + ".join(str(p) for p in paths)]
     if exam.status != "ok":
-        lines.append(f"  step:      {exam.failed_step}: {_why_not(exam.reason)}")
-    else:
-        lines.append(f"  result:    {PATTERNS.get(exam.pattern or '', exam.pattern)}")
-        for name, side in (("left", exam.left), ("right", exam.right)):
-            if side is not None:
-                brow = "" if side.brow is None else f", brow rose {side.brow * MM_PER_IPD:.0f} mm"
-                lines.append(
-                    f"  {name + ':':10} mouth corner rose {side.lift * MM_PER_IPD:.0f} mm "
-                    f"(moved {side.smile * MM_PER_IPD:.0f} mm){brow}"
-                )
-    lines.append(f"  do:        {ADVICE[exam.tier]}")
+        lines += _said(render.rejection(t, exam.reason))
+        lines += ["", f"  details:   the {exam.failed_step} photo could not be used"]
+        return "\n".join(lines)
+    lines += [*_said(render.exam_text(t, exam, model)), ""]
+    for name, side in (("left", exam.left), ("right", exam.right)):
+        if side is not None:
+            brow = "" if side.brow is None else f", brow rose {side.brow * MM_PER_IPD:.0f} mm"
+            lines.append(
+                f"  details:   {SUBJECT_SIDE[name]}: mouth corner rose "
+                f"{side.lift * MM_PER_IPD:.0f} mm (moved {side.smile * MM_PER_IPD:.0f} mm){brow}"
+            )
+    lines.append(f"  details:   pattern {exam.pattern}")
     return "\n".join(lines)
 
 
-def as_json(path: Path, result: ScreeningResult) -> str:
-    out = {"path": str(path), **result.to_dict(), "disclaimer": DISCLAIMER}
+def as_json(path: Path, result: ScreeningResult, t: Texts) -> str:
+    out = {"path": str(path), **result.to_dict(), "disclaimer": disclaimer(t)}
     if result.model is not None and not result.model.clinically_validated:
-        out["notice"] = NOT_VALIDATED
+        out["notice"] = notice(t)
     return json.dumps(out, ensure_ascii=False)
 
 
@@ -193,10 +169,23 @@ def read_limited(path: Path, limit: int) -> bytes:
         return file.read(limit + 1)
 
 
+def _texts(args: argparse.Namespace) -> Texts:
+    """The catalog and numbers the bot would use in this environment (usage error if bad)."""
+    language = args.language or os.environ.get("PALSY_DEFAULT_LANGUAGE", "").strip() or "en"
+    if language not in LANGUAGES:
+        _parser().error(f"PALSY_DEFAULT_LANGUAGE: must be one of {', '.join(LANGUAGES)}")
+    try:
+        numbers = Numbers.from_env(os.environ)
+    except BadNumber as exc:
+        _parser().error(f"{exc.setting}: {exc}")
+    return texts(language, numbers)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.threads < 1:
         _parser().error("--threads must be at least 1")
+    t = _texts(args)
     try:
         from model.pipeline import Screener  # loads onnxruntime: after argument checks
 
@@ -213,10 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"grader {screener.grader.params.version}; classifier {info.name} {info.version}{cnn}"
         )
         if not info.clinically_validated:
-            print(NOT_VALIDATED)
+            print(notice(t))
         print()
     if args.exam:
-        return _exam(screener, args)
+        return _exam(screener, args, t)
     status = 0
     for path in args.images:
         try:
@@ -230,13 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         sudden = True if args.sudden else None
         result = screener.screen(data, sudden_onset=sudden)
-        print(as_json(path, result) if args.json else report(path, result) + "\n", flush=True)
+        print(as_json(path, result, t) if args.json else report(path, result, t) + "\n", flush=True)
     if not args.json:
-        print(DISCLAIMER)
+        print(disclaimer(t))
     return status
 
 
-def _exam(screener: Screener, args: argparse.Namespace) -> int:
+def _exam(screener: Screener, args: argparse.Namespace, t: Texts) -> int:
     if len(args.images) not in (2, 3):
         print("palsy-check: --exam takes REST SMILE [BROWS]", file=sys.stderr)
         return 2
@@ -247,14 +236,19 @@ def _exam(screener: Screener, args: argparse.Namespace) -> int:
         return 2
     brows = photos[2] if len(photos) == 3 else None
     exam = screener.exam(photos[0], photos[1], brows, sudden_onset=True if args.sudden else None)
+    info = screener.classifier.info
     if args.json:
-        out = {"paths": [str(p) for p in args.images], **exam.to_dict(), "disclaimer": DISCLAIMER}
-        if not screener.classifier.info.clinically_validated:
-            out["notice"] = NOT_VALIDATED
+        out = {
+            "paths": [str(p) for p in args.images],
+            **exam.to_dict(),
+            "disclaimer": disclaimer(t),
+        }
+        if not info.clinically_validated:
+            out["notice"] = notice(t)
         print(json.dumps(out, ensure_ascii=False))
     else:
-        print(exam_report(args.images, exam) + "\n")
-        print(DISCLAIMER)
+        print(exam_report(args.images, exam, t, info) + "\n")
+        print(disclaimer(t))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""palsy-check: JSON schema, readable report, exit statuses."""
+"""palsy-check: JSON schema, readable report in the bot's own words, exit statuses."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from model.__main__ import DISCLAIMER, NOT_VALIDATED, main
+from model.__main__ import disclaimer, main, notice, texts
 from model.labels import NORMAL, PAPER_CLASSES
+from model.words import Numbers, plain
 from tests.support.model_images import jpeg, london
 from tests.support.onnx_fixtures import build_passthrough_grader, build_tiny_classifier
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+EN = texts("en", Numbers())
 JSON_KEYS = {
     "path",
     "status",
@@ -95,7 +97,7 @@ def test_json_lines(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) 
     assert len(ok["model"]["sha256"]) == 64
     assert isinstance(ok["asymmetry"]["mouth"], float)
     assert (bad["status"], bad["reason"], bad["tier"]) == ("rejected", "not_image", "retake")
-    assert ok["notice"] == NOT_VALIDATED and ok["disclaimer"] == DISCLAIMER
+    assert ok["notice"] == notice(EN) and ok["disclaimer"] == disclaimer(EN)
 
 
 def test_readable_report_says_unvalidated_and_disclaims(
@@ -103,9 +105,29 @@ def test_readable_report_says_unvalidated_and_disclaims(
 ) -> None:
     assert main([*_models(files), str(files["face"])]) == 0
     out = capsys.readouterr().out
-    assert NOT_VALIDATED in out and DISCLAIMER in out
-    assert "possible moderate weakness around the eye" in out and "see a doctor today" in out
+    assert notice(EN) in out and disclaimer(EN) in out
+    # The bot's own words: what to do first, the finding, its side by its place in the photo.
+    said, _, details = out.partition("details:")
+    assert plain(EN("tier.urgent")) in said and plain(EN("result.finding")) in said
+    assert EN("side.left") in said or EN("side.right") in said
+    assert "mm" not in said and "moderate finding, eye region" in details  # sizes in details
     assert "low_confidence" not in out and "moderate_eye" not in out  # words, not codes
+
+
+def test_the_emergency_numbers_and_language_are_the_bots_settings(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PALSY_EMERGENCY_NUMBER", "911")
+    monkeypatch.setenv("PALSY_AMBULANCE_NUMBER", "999")
+    assert main([*_models(files), "--language", "hi", str(files["junk"])]) == 0
+    out = capsys.readouterr().out
+    hindi = texts("hi", Numbers("911", "999"))
+    assert plain(hindi("emergency.footer")) in out and "112" not in out
+    monkeypatch.setenv("PALSY_EMERGENCY_NUMBER", "call us")
+    with pytest.raises(SystemExit) as info:
+        main([*_models(files), str(files["junk"])])
+    assert info.value.code == 2
+    assert "PALSY_EMERGENCY_NUMBER: not a phone number" in capsys.readouterr().err
 
 
 def test_validated_model_has_no_notice(
@@ -113,7 +135,7 @@ def test_validated_model_has_no_notice(
 ) -> None:
     assert main([*_models(files, "validated"), str(files["face"])]) == 0
     out = capsys.readouterr().out
-    assert NOT_VALIDATED not in out and DISCLAIMER in out
+    assert notice(EN) not in out and disclaimer(EN) in out
 
 
 def test_missing_model_exits_nonzero_with_one_line(
