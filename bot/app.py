@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
@@ -20,6 +21,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    Defaults,
     MessageHandler,
     filters,
 )
@@ -27,10 +29,11 @@ from telegram.ext import (
 from bot import callbacks
 from bot.callbacks import Buttons
 from bot.config import BotSettings, heartbeat_path
+from bot.context import CONTEXT_TYPES, BotData, Context
 from bot.handlers import buttons, commands, errors, exam, first_contact, media, onset
 from bot.ratelimit import SharedRateLimiter
 from bot.screening import ScreenerLike, ScreeningService
-from bot.services import SERVICES_KEY, Services
+from bot.services import Services
 from db.log import ResultLog
 from db.pseudonym import Pseudonymizer
 from db.settings import DbSettings
@@ -61,7 +64,9 @@ BUTTONS: dict[type[callbacks.Payload], buttons.Route] = {
 HEARTBEAT_EVERY_S = 30.0
 PURGE_EVERY_S = 24 * 3600.0
 SWEEP_EVERY_S = 600.0  # rate-limit windows, "once" marks, pending onset answers
-_TASK_KEY = "palsy_maintenance"
+# Every text is Telegram HTML (the catalogs' markup), and a reply quotes the message it answers
+# (a message that answers none is sent to the chat instead: bot.replies).
+DEFAULTS = Defaults(parse_mode=ParseMode.HTML, do_quote=True)
 
 
 # A reply (or the apology) that meets a 5xx or a dropped connection is sent again, else one
@@ -107,7 +112,7 @@ class BotRateLimiter(AIORateLimiter):
 
 
 def load_screener(settings: BotSettings) -> ScreenerLike:
-    from model.pipeline import Screener  # loads every model: seconds, so only when needed
+    from model import Screener  # loads every model: seconds, so only when needed
 
     return Screener(settings.model_path, threads=1, grader_path=settings.grader_path)
 
@@ -138,20 +143,25 @@ def create_services(
     )
 
 
-def build_application(services: Services) -> Application:  # type: ignore[type-arg]
+App = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+
+def build_application(services: Services) -> App:
     s = services.settings
-    app = (
+    app: App = (
         ApplicationBuilder()
         .token(s.token)
         .base_url(s.api_base_url)
         .base_file_url(s.file_base_url)
+        .defaults(DEFAULTS)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(s.concurrent_updates)
         .rate_limiter(BotRateLimiter(max_retries=2))
         .post_init(_on_start)
         .post_shutdown(_on_stop)
         .build()
     )
-    app.bot_data[SERVICES_KEY] = services
+    app.bot_data.services = services
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     # Order matters: commands, then buttons, then photos and documents, then the hint.
     for name, callback in COMMANDS.items():
@@ -164,8 +174,8 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
     return app
 
 
-async def _on_start(app: Application) -> None:  # type: ignore[type-arg]
-    services: Services = app.bot_data[SERVICES_KEY]
+async def _on_start(app: App) -> None:
+    services = app.bot_data.services
     services.results.start()
     try:
         for language in (None, *LANGUAGES):
@@ -176,12 +186,12 @@ async def _on_start(app: Application) -> None:  # type: ignore[type-arg]
     except NetworkError as exc:  # the menu is a convenience: start without it, say so
         log.warning("could not set the command menu (%s); next start will", type(exc).__name__)
     await _purge(services)
-    app.bot_data[_TASK_KEY] = asyncio.create_task(_maintenance(services))
+    app.bot_data.maintenance = asyncio.create_task(_maintenance(services))
 
 
-async def _on_stop(app: Application) -> None:  # type: ignore[type-arg]
-    services: Services = app.bot_data[SERVICES_KEY]
-    task = app.bot_data.pop(_TASK_KEY, None)
+async def _on_stop(app: App) -> None:
+    services = app.bot_data.services
+    task, app.bot_data.maintenance = app.bot_data.maintenance, None
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -29,8 +29,8 @@ import uuid
 from dataclasses import dataclass
 from typing import ClassVar, Self, TypeVar
 
+from model import Tier
 from model.decision.onset import Began, Sudden
-from model.decision.triage import Tier
 from model.words import Who
 
 MAX_BYTES = 64  # Telegram's limit for callback_data

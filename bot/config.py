@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from db.settings import ConfigError, DbSettings
-from model.face.decode import DecodeLimits
+from model import DecodeLimits
 from model.words import LANGUAGES, BadNumber, Numbers
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -7,10 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from db.records import ScreeningRecord
-from model.decision.exam import ExamParams, StepMeasures
-from model.decision.triage import Tier
-from model.reasons import Reason
-from model.result import ModelInfo, ScreeningResult
+from model import ExamParams, ModelInfo, Reason, ScreeningResult, StepMeasures, Tier
 
 
 class ScreenerLike(Protocol):

@@ -1,15 +1,28 @@
 """Screening core: photo bytes in, a screening result out. Imports no sibling package.
 
 Sub-packages by concern: `face` (decode, find, gate, mesh, crop), `measures` (facial asymmetry),
-`cnn` (the image classifier and its contract), `decision` (grader, FAST exam, tiers); `pipeline`
-puts them together. The public API is importable from here; it loads ONNX Runtime only when
-first used.
+`cnn` (the image classifier and its contract), `decision` (grader, FAST exam, tiers), `words`
+(the catalogs and results in words, for the bot and palsy-check); `pipeline` puts them together.
+
+The public API is importable from here, and is what other packages use (tests/repo holds the
+bot to it): these names, plus `model.words` and the pure rules the conversation is built on
+(`model.decision.onset`, `.followup`, `.distress`). It loads ONNX Runtime only when first used.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the names are, for type checkers; at run time, loaded on first use
+    from model.cnn.contract import INPUT_SIZE, ClassifierMetadata, ContractError
+    from model.decision.exam import ExamParams, ExamResult, Step, StepMeasures, examine_steps
+    from model.decision.grader import Finding
+    from model.decision.triage import Tier
+    from model.face.decode import IMAGE_EXTENSIONS, DecodeLimits
+    from model.pipeline import Analyser, Screener
+    from model.reasons import Reason
+    from model.result import FaceBox, ModelInfo, ScreeningResult
 
 # name -> module that defines it
 _PUBLIC = {
@@ -22,11 +35,36 @@ _PUBLIC = {
     "Tier": "model.decision.triage",
     "Finding": "model.decision.grader",
     "ExamResult": "model.decision.exam",
+    "ExamParams": "model.decision.exam",
+    "StepMeasures": "model.decision.exam",
+    "Step": "model.decision.exam",
+    "examine_steps": "model.decision.exam",
+    "DecodeLimits": "model.face.decode",
+    "IMAGE_EXTENSIONS": "model.face.decode",
     "ClassifierMetadata": "model.cnn.contract",
     "ContractError": "model.cnn.contract",
     "INPUT_SIZE": "model.cnn.contract",
 }
-__all__ = sorted(_PUBLIC)
+__all__ = [  # the same names (tests/repo/test_layers.py checks)
+    "IMAGE_EXTENSIONS",
+    "INPUT_SIZE",
+    "Analyser",
+    "ClassifierMetadata",
+    "ContractError",
+    "DecodeLimits",
+    "ExamParams",
+    "ExamResult",
+    "FaceBox",
+    "Finding",
+    "ModelInfo",
+    "Reason",
+    "Screener",
+    "ScreeningResult",
+    "Step",
+    "StepMeasures",
+    "Tier",
+    "examine_steps",
+]
 
 
 def __getattr__(name: str) -> Any:

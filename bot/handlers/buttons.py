@@ -8,32 +8,25 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
-from telegram import CallbackQuery, Update
-from telegram.ext import ContextTypes
+from telegram import Update
 
 from bot.callbacks import Payload
-from bot.handlers.parts import query_of
-from bot.services import services
-from model.words import Texts
+from bot.context import Context
+from bot.parts import expired, query_of
 
 log = logging.getLogger(__name__)
 
-Route = Callable[[Update, ContextTypes.DEFAULT_TYPE, Any], Awaitable[None]]
-Pressed = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-
-
-async def expired(query: CallbackQuery, t: Texts) -> None:
-    """The answer to a press that must change nothing (a small note on the person's screen)."""
-    await query.answer(t("button.expired"))
+Route = Callable[[Update, Context, Any], Awaitable[None]]
+Pressed = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 def dispatcher(routes: Mapping[type[Payload], Route]) -> Pressed:
     """The one callback-query handler: `routes` maps each kind of button to its handler, which
     gets the parsed payload as its third argument."""
 
-    async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def pressed(update: Update, context: Context) -> None:
         query = query_of(update)
-        svc = services(context)
+        svc = context.services
         payload = svc.buttons.parse(query.from_user.id, query.data or "")
         route = routes.get(type(payload)) if payload is not None else None
         if route is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.ext import ContextTypes
 
 from bot.callbacks import (
     FORGET_ALL,
@@ -17,20 +16,20 @@ from bot.callbacks import (
     Forget,
     Language,
 )
-from bot.handlers import first_contact
-from bot.handlers.choices import language_buttons, language_name
-from bot.handlers.parts import changed, message_of, query_of, user_of
-from bot.services import Services, services
+from bot.choices import language_buttons, language_name, question
+from bot.context import Context
+from bot.parts import changed, message_of, query_of, user_of
+from bot.services import Services
 from db.store import StoreUnavailable
 from model.words import LANGUAGES, Texts
 
 
-async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
-    return await services(context).user_texts(update.effective_user)
+async def _texts(update: Update, context: Context) -> Texts:
+    return await context.services.user_texts(update.effective_user)
 
 
-def _privacy_key(context: ContextTypes.DEFAULT_TYPE) -> str:
-    return "privacy.anonymous" if services(context).pseudonyms.anonymous else "privacy"
+def _privacy_key(context: Context) -> str:
+    return "privacy.anonymous" if context.services.pseudonyms.anonymous else "privacy"
 
 
 def start_text(t: Texts) -> str:
@@ -44,31 +43,31 @@ def help_text(t: Texts) -> str:
     return "\n\n".join([t("help"), t("tips"), t("not_validated")])
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    svc, user, message = services(context), user_of(update), message_of(update)
+async def start(update: Update, context: Context) -> None:
+    svc, user, message = context.services, user_of(update), message_of(update)
     t = await svc.user_texts(user)
     markup = language_buttons(svc.buttons, user.id, FROM_START)
-    await message.reply_html(start_text(t), reply_markup=markup)
+    await message.chat.send_message(start_text(t), reply_markup=markup)
     await svc.first_contact(user)  # the languages are under /start: not offered again
     if svc.asks_who(user):
-        text, markup = first_contact.question(svc, user.id, t, ask_who=True, offer_language=False)
-        await message.reply_html(text, reply_markup=markup, do_quote=False)
+        text, markup = question(svc, user.id, t, ask_who=True, offer_language=False)
+        await message.chat.send_message(text, reply_markup=markup)
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: Context) -> None:
     t = await _texts(update, context)
-    await message_of(update).reply_html(help_text(t))
+    await message_of(update).chat.send_message(help_text(t))
 
 
-async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def privacy(update: Update, context: Context) -> None:
     t = await _texts(update, context)
-    await message_of(update).reply_html(t(_privacy_key(context)))
+    await message_of(update).chat.send_message(t(_privacy_key(context)))
 
 
-async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language(update: Update, context: Context) -> None:
     t = await _texts(update, context)
-    markup = language_buttons(services(context).buttons, user_of(update).id, FROM_MENU)
-    await message_of(update).reply_html(t("language.choose"), reply_markup=markup)
+    markup = language_buttons(context.services.buttons, user_of(update).id, FROM_MENU)
+    await message_of(update).chat.send_message(t("language.choose"), reply_markup=markup)
 
 
 async def _store_language(svc: Services, user: User, code: str | None) -> None:
@@ -82,9 +81,7 @@ async def _store_language(svc: Services, user: User, code: str | None) -> None:
     svc.remember_language(user, code)
 
 
-async def language_chosen(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, press: Language
-) -> None:
+async def language_chosen(update: Update, context: Context, press: Language) -> None:
     """The language is stored, the buttons' message follows it, and the last answer is said
     again in it (a first answer in a language the person cannot read is no answer)."""
     query = query_of(update)
@@ -93,39 +90,37 @@ async def language_chosen(
     if press.code not in LANGUAGES or not isinstance(query.message, Message):
         return
     code, where = press.code, press.where
-    svc, user, chat_id = services(context), query.from_user, query.message.chat.id
+    svc, user, chat_id = context.services, query.from_user, query.message.chat.id
     await _store_language(svc, user, code)
     t = svc.texts(code, svc.who(user))
     again = svc.last_answer(chat_id)
     done = t("language.again") if again else t("language.set")
     if where == FROM_START:
-        await changed(query.edit_message_text(start_text(t), parse_mode="HTML"))
+        await changed(query.edit_message_text(start_text(t)))
         return
     # A second tap finds its edit already made and says nothing more.
     if where == FROM_MENU:
-        if not await changed(query.edit_message_text(done, parse_mode="HTML")):
+        if not await changed(query.edit_message_text(done)):
             return
     else:
         if where == FROM_WHO and svc.who(user) is None:  # the question stays, in the new language
-            text, markup = first_contact.question(
-                svc, user.id, t, ask_who=True, offer_language=False
-            )
-            edit = query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+            text, markup = question(svc, user.id, t, ask_who=True, offer_language=False)
+            edit = query.edit_message_text(text, reply_markup=markup)
         else:  # under a reply: the reply stays as it is, its buttons go
             edit = query.edit_message_reply_markup(None)
         if not await changed(edit):
             return
-        await context.bot.send_message(chat_id, done, parse_mode="HTML")
+        await context.bot.send_message(chat_id, done)
     for resend in again:
         await resend(t)
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    svc = services(context)
+async def forget(update: Update, context: Context) -> None:
+    svc = context.services
     user = user_of(update)
     t = await svc.user_texts(user)
     if svc.pseudonym(user) is None:
-        await message_of(update).reply_html(t("forget.anonymous"))
+        await message_of(update).chat.send_message(t("forget.anonymous"))
         return
     keep_or_not = [(t("forget.yes"), FORGET_RESULTS)]
     if svc.chosen_language(user) is not None:
@@ -134,25 +129,25 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         InlineKeyboardButton(label, callback_data=svc.buttons.data(user.id, Forget(choice)))
         for label, choice in (*keep_or_not, (t("forget.no"), FORGET_NOTHING))
     ]
-    await message_of(update).reply_html(
+    await message_of(update).chat.send_message(
         t("forget.confirm"), reply_markup=InlineKeyboardMarkup([buttons])
     )
 
 
-async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, press: Forget) -> None:
+async def forget_chosen(update: Update, context: Context, press: Forget) -> None:
     query = query_of(update)
-    svc = services(context)
+    svc = context.services
     user = query.from_user
     t = await svc.user_texts(user)
     await query.answer()
     if press.choice == FORGET_NOTHING:
-        await changed(query.edit_message_text(t("forget.cancelled"), parse_mode="HTML"))
+        await changed(query.edit_message_text(t("forget.cancelled")))
         return
     kept = svc.chosen_language(user) if press.choice == FORGET_RESULTS else None
     try:
         count = await asyncio.to_thread(svc.results.forget, svc.pseudonym(user))
     except StoreUnavailable:
-        await changed(query.edit_message_text(t("forget.unavailable"), parse_mode="HTML"))
+        await changed(query.edit_message_text(t("forget.unavailable")))
         return
     # The store erases the language with the results; put back the one the person kept.
     await _store_language(svc, user, kept)
@@ -161,4 +156,4 @@ async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, pres
         lines.append(t("forget.kept", language=language_name(kept)))
     elif press.choice == FORGET_ALL:
         lines.append(t("forget.language_gone"))
-    await changed(query.edit_message_text(" ".join(lines), parse_mode="HTML"))
+    await changed(query.edit_message_text(" ".join(lines)))

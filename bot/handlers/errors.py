@@ -7,16 +7,15 @@ import logging
 
 from telegram import ReplyParameters, Update
 from telegram.error import NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.handlers.parts import is_not_modified
+from bot.context import Context
 from bot.network import describe
-from bot.services import services
+from bot.parts import is_not_modified
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     error = context.error
     if isinstance(update, Update) and is_not_modified(error):
         # A second tap that slipped past the handler's own check: nothing failed.
@@ -38,7 +37,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    svc = services(context)
+    svc = context.services
     t = svc.texts(svc.cached_language(update.effective_user))
     text = f"{t('error.apology')}\n{t('emergency.footer')}"
     # Under the user's own message (a photo, a command), so they know which one to send again.
@@ -47,6 +46,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         ReplyParameters(message.message_id, allow_sending_without_reply=True) if message else None
     )
     try:
-        await context.bot.send_message(chat.id, text, parse_mode="HTML", reply_parameters=quoted)
+        await context.bot.send_message(chat.id, text, reply_parameters=quoted)
     except TelegramError as exc:
         log.warning("could not send the apology: %s", type(exc).__name__)

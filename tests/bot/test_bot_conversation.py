@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from bot.examples import ARROW
-from bot.handlers.limit import duration, per
+from bot.limit import duration, per
 from model.decision.onset import TABLE, Began, Sudden, onset_advice
 from model.decision.triage import Tier
 from model.pipeline import Analyser

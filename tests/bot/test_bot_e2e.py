@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.app import RESEND_DELAYS_S
 from bot.callbacks import Buttons, Onset
-from bot.handlers.limit import duration, per
+from bot.limit import duration, per
 from db.log import ResultLog
 from db.records import ScreeningRecord
 from db.settings import DbSettings

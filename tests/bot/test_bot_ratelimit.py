@@ -8,7 +8,7 @@ from telegram import User
 
 from bot.app import create_services
 from bot.config import BotSettings
-from bot.handlers.limit import duration, per
+from bot.limit import duration, per
 from bot.ratelimit import RateLimiter
 from db.settings import DbSettings
 from model.words import Texts

@@ -1,4 +1,5 @@
-"""Typed access to the parts of an update that a handler's filters guarantee; quiet edits."""
+"""Typed access to the parts of an update that a handler's filters guarantee; quiet edits and
+quiet answers to button presses."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Awaitable
 
 from telegram import CallbackQuery, Message, Update, User
 from telegram.error import BadRequest
+
+from model.words import Texts
 
 
 class MissingPart(ValueError):
@@ -45,3 +48,8 @@ async def changed(edit: Awaitable[object]) -> bool:
             return False
         raise
     return True
+
+
+async def expired(query: CallbackQuery, t: Texts) -> None:
+    """The answer to a press that must change nothing (a small note on the person's screen)."""
+    await query.answer(t("button.expired"))

@@ -47,9 +47,9 @@ async def refused(svc: Services, user: User, t: Texts, message: Message) -> bool
         limit = svc.limiter
         text = t("rate_limited", photos=t("count.photos", count=limit.limit),
                  window=per(t, limit.window_s), wait=wait)  # fmt: skip
-        await message.reply_html(f"{text}\n{t('emergency.footer')}", do_quote=True)
+        await message.reply_text(f"{text}\n{t('emergency.footer')}")
     elif not marked and svc.may_say_not_checked(user):
-        await message.reply_html(t("rate_limited.short", wait=wait), do_quote=True)
+        await message.reply_text(t("rate_limited.short", wait=wait))
     return True
 
 
