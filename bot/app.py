@@ -25,12 +25,14 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot import callbacks
 from bot.callbacks import Buttons
 from bot.config import BotSettings, heartbeat_path
 from bot.context import CONTEXT_TYPES, BotData, Context
 from bot.handlers import buttons, commands, errors, exam, first_contact, media, onset
+from bot.polling import PollingBot
 from bot.ratelimit import SharedRateLimiter
 from bot.screening import ScreenerLike, ScreeningService
 from bot.services import Services
@@ -148,15 +150,21 @@ App = Application[Any, Context, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 def build_application(services: Services) -> App:
     s = services.settings
+    bot = PollingBot(
+        s.token,
+        base_url=s.api_base_url,
+        base_file_url=s.file_base_url,
+        # As ApplicationBuilder makes them: replies share a pool, getUpdates has its own.
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        defaults=DEFAULTS,
+        rate_limiter=BotRateLimiter(max_retries=2),
+    )
     app: App = (
         ApplicationBuilder()
-        .token(s.token)
-        .base_url(s.api_base_url)
-        .base_file_url(s.file_base_url)
-        .defaults(DEFAULTS)
+        .bot(bot)
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(s.concurrent_updates)
-        .rate_limiter(BotRateLimiter(max_retries=2))
         .post_init(_on_start)
         .post_shutdown(_on_stop)
         .build()

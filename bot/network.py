@@ -1,8 +1,10 @@
-"""Bot API failures in words, for one-line log messages (never a URL: it holds the token)."""
+"""Bot API failures in words, for one-line log messages (never a URL: it holds the token), and
+how long to wait before trying again."""
 
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 import ssl
 from collections.abc import Iterator
@@ -10,6 +12,8 @@ from urllib.parse import urlsplit
 
 import httpx
 from telegram.error import Conflict, TelegramError, TimedOut
+
+log = logging.getLogger(__name__)
 
 
 def api_origin(base_url: str) -> str:
@@ -47,3 +51,22 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, TelegramError) and exc.__cause__ is None:
         return f"it answered {exc.message!r}"
     return type(exc).__name__
+
+
+BACKOFF_CAP_S = 30.0
+
+
+def backoff_s(failures: int) -> float:
+    """Seconds to wait after the `failures`-th failure in a row: 1, 2, 4 ... BACKOFF_CAP_S."""
+    return min(BACKOFF_CAP_S, 2.0 ** max(0, failures - 1))
+
+
+def unreachable(origin: str, exc: BaseException, failures: int) -> float:
+    """Say, in one line, that the Bot API is out of reach and when it is tried again; the
+    traceback only at DEBUG. Returns the wait."""
+    delay = backoff_s(failures)
+    log.warning(
+        "cannot reach the Bot API at %s: %s; retrying in %g s", origin, describe(exc), delay
+    )
+    log.debug("the failed request", exc_info=exc)
+    return delay

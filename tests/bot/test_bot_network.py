@@ -21,8 +21,7 @@ from telegram.error import NetworkError
 
 from bot.app import RESEND_DELAYS_S
 from bot.logging_setup import setup_logging
-from bot.network import describe
-from bot.runner import BACKOFF_CAP_S, backoff_s
+from bot.network import BACKOFF_CAP_S, backoff_s, describe
 from tests.support.bot_harness import TOKEN, RunningBot, bot_env, bot_process, preserved_logging
 from tests.support.fake_bot_api import FakeBotApi, FakeUser, Fault
 from tests.support.onnx_fixtures import build_tiny_classifier
@@ -123,7 +122,7 @@ def test_api_gone_mid_run_then_back_then_stop_during_backoff(
         log = Log(process)
         api.wait_for(lambda calls: [c for c in calls if c.method == "setMyCommands"], 60)
         # Polling starts by deleting any webhook: Telegram refuses getUpdates while one is set.
-        assert api.calls("deleteWebhook")
+        api.wait_for(lambda calls: [c for c in calls if c.method == "deleteWebhook"], 60)
         log.wait("Application started")
         port = int(api.root.rsplit(":", 1)[1])
     try:
@@ -159,6 +158,30 @@ def test_refused_token_exits_2_with_one_line(tmp_path: Path, classifier: Path) -
         "palsy-bot: configuration error: TELEGRAM_BOT_TOKEN: the Bot API at "
         f"{api.root} refused it (revoked or mistyped? @BotFather shows it)"
     ]
+
+
+def test_a_token_refused_while_polling_stops_the_bot_with_exit_2(
+    tmp_path: Path, classifier: Path
+) -> None:
+    """Revoked while running: the bot stops as on a stop signal, says why in one line and exits
+    2 (PTB's own polling loop would stop polling and leave the bot running)."""
+    user = FakeUser(32)
+    with FakeBotApi(TOKEN) as api:
+        process = bot_process(
+            api, tmp_path / "data", classifier, tmp_path, stderr=subprocess.PIPE,
+            PALSY_LOG_LEVEL="INFO",
+        )  # fmt: skip
+        log = Log(process)
+        log.wait("Application started")
+        assert api.command(user, "/help").text  # polling
+        api.inject("getUpdates", Fault.server_error(401))
+        assert process.wait(30) == 2
+    lines = log.all()
+    assert lines[-1] == (
+        "palsy-bot: configuration error: TELEGRAM_BOT_TOKEN: the Bot API at "
+        f"{api.root} refused it (revoked or mistyped? @BotFather shows it)"
+    )
+    _plain(lines[:-1])
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
