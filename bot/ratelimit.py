@@ -5,7 +5,6 @@ is down, and in anonymous mode per process (its keys are this process's own)."""
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -22,10 +21,6 @@ class Verdict:
     retry_after_s: float = 0.0
     # True for the first refusal in a window: tell the user once, then stay quiet.
     notify: bool = False
-
-    @property
-    def retry_after_whole_s(self) -> int:
-        return max(1, math.ceil(self.retry_after_s))
 
 
 @dataclass(frozen=True)

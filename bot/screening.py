@@ -13,8 +13,6 @@ from model import ExamParams, ModelInfo, Reason, ScreeningResult, StepMeasures, 
 class ScreenerLike(Protocol):
     exam_params: ExamParams
 
-    def screen(self, data: bytes) -> ScreeningResult: ...
-
     def exam_step(self, data: bytes) -> tuple[ScreeningResult, StepMeasures | None]: ...
 
 
@@ -33,12 +31,9 @@ class ScreeningService:
         classifier = getattr(self.screener, "classifier", None)
         return getattr(classifier, "info", None)
 
-    async def screen(self, data: bytes) -> ScreeningResult:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.screener.screen, data)
-
     async def screen_step(self, data: bytes) -> tuple[ScreeningResult, StepMeasures | None]:
-        """`screen`, plus what a face test keeps of the photo (None: no face measured)."""
+        """The photo's screening, and what a face test keeps of it (None: no face measured):
+        the one screen of every photo, a single check or a face-test step."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.screener.exam_step, data)
 

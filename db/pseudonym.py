@@ -26,7 +26,6 @@ from db.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-PSEUDONYM_LENGTH = 64  # hex digits of SHA-256
 _MIN_PEPPER_BYTES = 16
 _FINGERPRINT_TEXT = b"palsy-screen/pepper-fingerprint/v1"
 FINGERPRINT_HEX = 32

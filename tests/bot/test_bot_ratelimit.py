@@ -32,13 +32,13 @@ def test_limit_per_window_notifies_once_and_frees_up() -> None:
     first, second = limiter.hit(1), limiter.hit(1)  # at t=30
     assert not first.allowed and first.notify
     assert not second.allowed and not second.notify
-    assert first.retry_after_whole_s == 30  # the photo at t=0 leaves the window at t=60
+    assert first.retry_after_s == 30  # the photo at t=0 leaves the window at t=60
     assert limiter.hit(2).allowed  # other users are not affected
     clock.now += 30
     assert limiter.hit(1).allowed
     refused = limiter.hit(1)
     assert not refused.allowed and refused.notify  # a new episode: say it again
-    assert refused.retry_after_whole_s == 10
+    assert refused.retry_after_s == 10
 
 
 def test_idle_users_are_forgotten() -> None:
