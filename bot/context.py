@@ -17,6 +17,8 @@ class BotData:
     def __init__(self) -> None:
         self._services: Services | None = None
         self.maintenance: asyncio.Task[None] | None = None  # bot.app: heartbeat, sweep, purge
+        # Asked to stop: a stop signal, a refused token or a test (bot.runner awaits it).
+        self.stopping = asyncio.Event()
 
     @property
     def services(self) -> Services:

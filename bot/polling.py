@@ -1,5 +1,5 @@
-"""The bot for PTB's own polling (Application.run_polling): its getUpdates waits out a Bot API
-out of reach, so that PTB's polling loop never has to.
+"""The bot for PTB's own polling (its Updater): its getUpdates waits out a Bot API out of reach,
+so that PTB's polling loop never has to.
 
 PTB's loop sleeps between failed getUpdates (up to 30 s) where a stop cannot cut the sleep
 short, logs every failure with a traceback, and on a refused token ends polling while the bot
@@ -17,7 +17,7 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
@@ -33,16 +33,13 @@ log = logging.getLogger(__name__)
 NOT_GIVEN: Any = BaseRequest.DEFAULT_NONE
 
 
-def _stop() -> NoReturn:
-    raise SystemExit  # what PTB's stop signals do: run_polling then shuts down gracefully
-
-
 class PollingBot(ExtBot[None]):
     # PTB's objects take no new public attributes once made: ours are "_" ones, read below.
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._origin = api_origin(self.base_url)
         self._polling: Callable[[], bool] = lambda: True
+        self._stop: Callable[[], None] = lambda: None
         self._refused = False
 
     @property
@@ -54,6 +51,10 @@ class PollingBot(ExtBot[None]):
     def refused(self) -> bool:
         """Telegram refused the token while polling."""
         return self._refused
+
+    def stop_on_refusal(self, stop: Callable[[], None]) -> None:
+        """`stop()` asks the bot to stop, as a stop signal does (bot.runner)."""
+        self._stop = stop
 
     def poll_while(self, polling: Callable[[], bool]) -> None:
         """`polling()` says whether polling runs: after it stopped, PTB asks once more, to tell
@@ -99,7 +100,7 @@ class PollingBot(ExtBot[None]):
         """How long to wait after `exc`, said in one line."""
         if isinstance(exc, InvalidToken):  # final: stop, and wait here to be abandoned
             self._refused = True
-            asyncio.get_running_loop().call_soon(_stop)
+            self._stop()
             await asyncio.Event().wait()
         if isinstance(exc, RetryAfter):
             with warnings.catch_warnings():  # PTB 22 warns: int now, timedelta later

@@ -25,7 +25,7 @@ from bot import callbacks
 from bot.app import build_application, create_services
 from bot.callbacks import Buttons
 from bot.config import BotSettings
-from bot.runner import run
+from bot.runner import run, stop
 from bot.screening import ScreenerLike
 from bot.services import Services
 from db.log import ResultLog
@@ -128,7 +128,8 @@ def preserved_logging() -> Iterator[None]:
 
 
 class RunningBot:
-    """`Application.run_polling` in its own thread and event loop, stopped on exit."""
+    """The bot (bot.runner.run, long polling unless the settings name a webhook) in its own
+    thread and event loop, stopped on exit."""
 
     def __init__(
         self,
@@ -184,19 +185,12 @@ class RunningBot:
 
     def stop(self) -> None:
         if self._loop is not None and self._thread.is_alive():
-            asyncio.run_coroutine_threadsafe(self._stop_when_running(), self._loop)
+            stop(self.app, self._loop)  # as a stop signal: whatever it is doing, it stops
         self._thread.join(30)
         if self._error is not None:
             raise self._error
         if self._thread.is_alive():
             raise RuntimeError("the bot did not stop within 30 s")
-
-    async def _stop_when_running(self) -> None:
-        # `started` fires in post_init, before PTB counts the app as running, and
-        # stop_running() does nothing in between: a stop right after start would be lost.
-        while not self.app.running:
-            await asyncio.sleep(0.01)
-        self.app.stop_running()
 
     def __enter__(self) -> RunningBot:
         return self.start()
