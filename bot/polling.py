@@ -4,7 +4,7 @@ so that PTB's polling loop never has to.
 PTB's loop sleeps between failed getUpdates (up to 30 s) where a stop cannot cut the sleep
 short, logs every failure with a traceback, and on a refused token ends polling while the bot
 runs on. Here the waiting happens inside getUpdates, which PTB abandons the moment it stops
-(a stop during an outage is at once: tests/bot/test_bot_network.py): one plain line per attempt
+(a stop during an outage is at once: tests/bot/test_runner.py): one plain line per attempt
 ("cannot reach the Bot API at https://api.telegram.org: connection refused; retrying in 4 s",
 waits of 1, 2, 4 ... 30 s), one line when it answers again, Telegram's "wait" honoured, and a
 refused token stops the bot as a stop signal does (`refused`; palsy-bot then exits 2).

@@ -9,7 +9,7 @@ raising SystemExit from the signal handler between their event-loop runs, and a 
 lands as one of their start steps finishes leaves that step's completion callback behind, which
 stops the next run: "Event loop stopped before Future completed", tasks destroyed pending, a
 traceback (seen with a stop right as polling begins, as bench.bot_throughput's start-up
-measure does; tests/bot/test_bot_network.py holds it). PTB's documentation leaves the loop and
+measure does; tests/bot/test_runner.py holds it). PTB's documentation leaves the loop and
 the stop signal to the caller for such cases; here a signal sets `BotData.stopping`, awaited
 like anything else.
 

@@ -65,11 +65,11 @@ def _pytest(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_tests_that_need_the_face_data_are_marked_and_ci_requires_them() -> None:
     listed = _pytest(
-        "--collect-only", "-m", "data", "tests/model/test_faces.py", "tests/bot/test_bot_e2e.py"
+        "--collect-only", "-m", "data", "tests/model/test_faces.py", "tests/bot/test_end_to_end.py"
     )
-    # Marked by hand (test_faces) and because they use the London fixtures (test_bot_e2e).
+    # Marked by hand (test_faces) and because they use the London fixtures (test_end_to_end).
     assert "tests/model/test_faces.py::test_two_faces_side_by_side" in listed.stdout
-    assert "tests/bot/test_bot_e2e.py::" in listed.stdout
+    assert "tests/bot/test_end_to_end.py::" in listed.stdout
     missing = {"PALSY_LONDON_DIR": str(REPO / "no-such-folder"), "PALSY_REQUIRE_DATA": ""}
     skipped = _pytest("-m", "data", "tests/model/test_faces.py", **missing)
     assert skipped.returncode == 0 and "4 test(s) marked `data` skipped" in skipped.stdout
