@@ -9,7 +9,6 @@ without model/ importing a sibling package. Pure Python: nothing here loads a mo
 
 from __future__ import annotations
 
-from model.words import render
 from model.words.catalog import (
     LANGUAGES,
     PLURAL_FORMS,
@@ -35,5 +34,6 @@ __all__ = [
     "distress_phrases",
     "placeholders",
     "plain",
-    "render",
 ]
+# `render` (results in words) is a sub-module, imported where used (`from model.words import
+# render`): it loads the decision modules, which `palsy-bot --alive` does not need.
