@@ -126,6 +126,14 @@ def outcome(result: ScreeningResult) -> str:
     return f"not checked: {why}{tip}"
 
 
+def _calibrated_for(result: ScreeningResult) -> str:
+    """What the probabilities assume: the share of palsy they are calibrated for."""
+    if result.confidence is None:
+        return "no probabilities"
+    share = 1 / result.confidence.prior
+    return f"probabilities as among photos where 1 in {share:.0f} shows a palsy"
+
+
 def _why_not(reason: Reason | None) -> str:
     return WHY_NOT.get(reason, "not checked") if reason else "not checked"
 
@@ -133,14 +141,13 @@ def _why_not(reason: Reason | None) -> str:
 def report(path: Path, result: ScreeningResult) -> str:
     """The readable report for one image."""
     lines = [f"{path}", f"  result:    {outcome(result)}", f"  do:        {ADVICE[result.tier]}"]
+    if result.confidence is not None:
+        lines.append(f"  how sure:  {result.confidence.words()}")
     if result.finding is not None:
         for sentence in observations(result.finding):
             lines.append(f"  seen:      {sentence}")
-        lines.append(
-            f"  detail:    chance of a palsy-like face {result.finding.p_palsy:.0%} "
-            f"(grader {result.grader_version}); sizes at an assumed {MM_PER_IPD:.0f} mm between "
-            "the pupils"
-        )
+        lines.append(f"  detail:    grader {result.grader_version}; {_calibrated_for(result)}; "
+                     f"sizes at an assumed {MM_PER_IPD:.0f} mm between the pupils")  # fmt: skip
     times = ", ".join(f"{k} {v:.0f}" for k, v in result.timings_ms.items())
     lines.append(f"  time (ms): {times}")
     return "\n".join(lines)
@@ -171,6 +178,8 @@ def exam_report(paths: Sequence[Path], exam: ExamResult) -> str:
                     f"  {name + ':':10} mouth corner rose {side.lift * MM_PER_IPD:.0f} mm "
                     f"(moved {side.smile * MM_PER_IPD:.0f} mm){brow}"
                 )
+        if exam.confidence is not None:
+            lines.append(f"  how sure:  {exam.confidence.words()} in the smile")
     lines.append(f"  do:        {ADVICE[exam.tier]}")
     return "\n".join(lines)
 
