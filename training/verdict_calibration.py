@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 BINS = 10
 L2 = 1e-4
+# A fitted prior outside this range means the data separated perfectly or were too few (the
+# map's slope ran away): the raw scores are kept instead, prior-shifted.
+SANE_PRIOR = (0.01, 0.99)
 
 
 def platt(scores: ArrayLike, targets: ArrayLike, weights: ArrayLike) -> Platt:
@@ -106,6 +109,8 @@ def fit_grader(
     k = list(classes).index(NORMAL)
     normal = platt([logit(p) for p in raw[:, k]], [lab == NORMAL for lab in labels], w)
     prior = even_bet_prior(normal, clear_below, finding_at)
+    if not SANE_PRIOR[0] <= prior <= SANE_PRIOR[1]:
+        return GraderCalibration.uncalibrated(clear_below, finding_at)
     palsy_idx = [i for i, c in enumerate(classes) if c != NORMAL]
     shares = raw[:, palsy_idx] / np.maximum(raw[:, palsy_idx].sum(axis=1, keepdims=True), EPS)
     maps: dict[str, Platt] = {}
@@ -160,7 +165,9 @@ def fit_exam(
     w = np.where(is_weak, 0.5 / n_weak, 0.5 / n_fine)
     fitted = platt([logit(p) for p in np.asarray(p_weak, np.float64)], is_weak, w)
     middle = (logit(clear_below) + logit(finding_at)) / 2
-    prior = 1.0 / (1.0 + math.exp(fitted.scale * middle + fitted.shift))
+    prior = 1.0 / (1.0 + math.exp(min(fitted.scale * middle + fitted.shift, 700.0)))
+    if not SANE_PRIOR[0] <= prior <= SANE_PRIOR[1]:
+        return ExamCalibration.uncalibrated(clear_below, finding_at)
     return ExamCalibration(
         fitted,
         prior,

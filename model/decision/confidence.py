@@ -41,6 +41,8 @@ EPS = 1e-6
 # How far (in probability) a class the verdict does not name stays below the verdict's: enough
 # to survive rounding to 4 decimals in JSON and the database.
 MARGIN = 1e-3
+# Rounding allowed when checking that the even bet sits between the thresholds.
+TIE = 1e-9
 
 Band = Literal["very_sure", "fairly_sure", "not_sure"]
 About = Literal["no_signs", "signs", "unclear"]
@@ -187,8 +189,9 @@ class GraderCalibration:
         if min(self.normal.scale, self.finding_class.scale, self.unclear_class.scale) <= 0:
             raise CalibrationError(f"{where}: every Platt scale must be positive (monotone)")
         # The map rises with the raw P(normal): checking it at the two thresholds covers every
-        # photo on either side of them.
-        if self.p_normal(1.0 - clear_below) <= 0.5 or self.p_normal(1.0 - finding_at) >= 0.5:
+        # photo on either side of them (equal thresholds: the even bet is the threshold).
+        low, high = self.p_normal(1.0 - finding_at), self.p_normal(1.0 - clear_below)
+        if high < 0.5 - TIE or low > 0.5 + TIE:
             raise CalibrationError(
                 f"{where}: the even bet must fall between the thresholds (no signs above it, a "
                 f"finding below): P(normal) {self.p_normal(1.0 - clear_below):.3f} at "
@@ -264,7 +267,7 @@ class ExamCalibration:
     def check(self, clear_below: float, finding_at: float, where: str) -> None:
         if not 0.0 < self.prior_weak < 1.0 or self.weak.scale <= 0:
             raise CalibrationError(f"{where}: need 0 < prior_weak < 1 and a positive scale")
-        if self.p_weak(clear_below) >= 0.5 or self.p_weak(finding_at) <= 0.5:
+        if self.p_weak(clear_below) > 0.5 + TIE or self.p_weak(finding_at) < 0.5 - TIE:
             raise CalibrationError(
                 f"{where}: the even bet must fall between the thresholds: P(weak) "
                 f"{self.p_weak(clear_below):.3f} at clear_below, {self.p_weak(finding_at):.3f} "
