@@ -222,6 +222,15 @@ def gain_interval(
     }
 
 
+def score_figures(rows: list[Row], outcomes: list[tg.Outcome]) -> dict[str, Any]:
+    """AUROCs of the grader's P(palsy) and the palsy it finds at the operating healthy rate."""
+    score = {o.row.file: o.p_palsy for o in outcomes}
+    return {
+        "auroc_p_palsy": aurocs(rows, score),
+        "found_at_healthy_rate": found_at(rows, score, OPERATING_SPECIFICITY),
+    }
+
+
 def compare(rows: list[Row], oof: dict[str, dict[str, float]], folds: int = 5) -> dict[str, Any]:
     """Held-out figures of the CNN alone and of the grader without and with it (same folds)."""
     have = with_oof(rows, oof)
@@ -229,20 +238,21 @@ def compare(rows: list[Row], oof: dict[str, dict[str, float]], folds: int = 5) -
     cnn_score = {r.file: 1.0 - r.cnn[NORMAL] for r in have}
     out: dict[str, Any] = {"photos": len(have), "people": len({r.subject for r in have})}
     out["cnn_alone"] = aurocs(have, cnn_score)
-    scores = {}
+    graded = {}
     for name, cnn in (("grader_without_cnn", ()), ("grader_with_cnn", classes)):
-        outcomes = tg.cross_validate(have, cnn, folds)
-        scores[name] = {o.row.file: o.p_palsy for o in outcomes}
-        out[name] = {
-            "auroc_p_palsy": aurocs(have, scores[name]),
-            "found_at_healthy_rate": found_at(have, scores[name], OPERATING_SPECIFICITY),
-            **tg.summarise(outcomes),
-        }
-    out["auroc_gain_interval"] = gain_interval(
-        have, scores["grader_without_cnn"], scores["grader_with_cnn"]
-    )
-    out["operating_specificity"] = OPERATING_SPECIFICITY
-    return out
+        graded[name] = tg.cross_validate(have, cnn, folds)
+        out[name] = score_figures(have, graded[name]) | tg.summarise(graded[name])
+    return out | weighing(have, graded["grader_without_cnn"], graded["grader_with_cnn"])
+
+
+def weighing(rows: list[Row], without: list[tg.Outcome], with_: list[tg.Outcome]) -> dict[str, Any]:
+    """What `adds` reads beside the two graders' figures: the AUROC gain's interval."""
+    return {
+        "auroc_gain_interval": gain_interval(
+            rows, {o.row.file: o.p_palsy for o in without}, {o.row.file: o.p_palsy for o in with_}
+        ),
+        "operating_specificity": OPERATING_SPECIFICITY,
+    }
 
 
 # The CNN earns a weight when the grader with it, on people it never trained on, separates

@@ -60,10 +60,7 @@ def evaluate(
     usable = tg.usable(rows)
     cnn_classes = tuple(next(iter(usable)).cnn) if cnn_oof else tuple(screener.classifier.classes)
     without_cnn = tg.cross_validate(usable, (), folds, features=features)
-    from training.cnn_cv import aurocs
-
-    def p_palsy(outcomes: list[tg.Outcome]) -> dict[str, Any]:
-        return aurocs(usable, {o.row.file: o.p_palsy for o in outcomes})
+    from training.cnn_cv import score_figures, weighing
 
     report: dict[str, Any] = {
         "data": {
@@ -77,13 +74,15 @@ def evaluate(
             "classifier": screener.classifier.info.version,
             "cnn_out_of_fold": str(cnn_oof) if cnn_oof else None,
         },
-        "without_cnn": tg.summarise(without_cnn, rows) | {"auroc_p_palsy": p_palsy(without_cnn)},
+        "without_cnn": tg.summarise(without_cnn, rows) | score_figures(usable, without_cnn),
         "calibration": vc.grader_report(without_cnn, tg.CLASSES),
         "severity_bands": tg.severity_bands(rows),
         "estimated_droop": tg.estimated_droop(rows, folds),
     }
     with_cnn = tg.cross_validate(usable, cnn_classes, folds, features=features)
-    report["with_cnn"] = tg.summarise(with_cnn) | {"auroc_p_palsy": p_palsy(with_cnn)}
+    report["with_cnn"] = tg.summarise(with_cnn) | score_figures(usable, with_cnn)
+    if cnn_oof:
+        report["weighing"] = weighing(usable, without_cnn, with_cnn)
     # The CNN trained on most of these people: only its held-out people are a fair comparison
     # (out-of-fold probabilities are fair on everyone).
     held = set() if cnn_oof else _cnn_holdout(screener)
@@ -250,12 +249,13 @@ def _cnn_text(report: dict[str, Any], fair_text: str) -> str:
 
     _, sentence = adds({
         "grader_without_cnn": report["without_cnn"], "grader_with_cnn": report["with_cnn"],
+        **report["weighing"],
     })  # fmt: skip
     return (
         'Rows "with cnn" use the retrained CNN\'s out-of-fold probabilities (`palsy-train '
-        f"cv-cnn`, `{oof}`): every photo's come from a CNN that never saw its person, and each "
-        "fold's grader learned the CNN's weight from other people's out-of-fold probabilities. "
-        f"{sentence} The model card has the CNN's own figures."
+        f"cv-cnn`, `{oof}`): every photo's probabilities come from a CNN that never saw its "
+        "person, and each fold's grader learned the CNN's weight from other people's "
+        f"out-of-fold probabilities. {sentence} The model card has the CNN's own figures."
     )
 
 
