@@ -24,7 +24,7 @@ from telegram.ext import (
 )
 
 from bot.config import LANGUAGES, BotSettings
-from bot.handlers import commands, errors, exam, media, onset
+from bot.handlers import choices, commands, errors, exam, first_contact, media, onset
 from bot.ratelimit import RateLimiter
 from bot.screening import ScreenerLike, ScreeningService
 from bot.services import SERVICES_KEY, Services
@@ -135,7 +135,8 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
     for callback, prefix in (
         (onset.onset_answer, onset.PREFIX),
         (exam.button, exam.PREFIX),
-        (commands.language_chosen, commands.LANGUAGE_PREFIX),
+        (commands.language_chosen, choices.LANGUAGE_PREFIX),
+        (first_contact.who_chosen, choices.WHO_PREFIX),
         (commands.forget_chosen, commands.FORGET_PREFIX),
     ):
         app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}"))

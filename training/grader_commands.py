@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from model.decision.grader import GraderParams
+from model.measures.asymmetry import MM_PER_IPD
 from training import grader as tg
 from training import verdict_calibration as vc
 from training.grader_data import Row, london_items, measure_rows, synth_items
@@ -73,6 +74,7 @@ def evaluate(
             "policy": tg.Policy().__dict__,
             "classifier": screener.classifier.info.version,
             "cnn_out_of_fold": str(cnn_oof) if cnn_oof else None,
+            "healthy_scale": tg.healthy_scale(usable),
         },
         "without_cnn": tg.summarise(without_cnn, rows) | score_figures(usable, without_cnn),
         "calibration": vc.grader_report(without_cnn, tg.CLASSES),
@@ -269,6 +271,7 @@ def card_text(report: dict[str, Any], external: str | None = None) -> str:
         f"{r['applied']}"
         for m, r in rec.items()
     )
+    scale = d["healthy_scale"]
     est = report["estimated_droop"]
     droop = (
         f"median {est['estimate_over_applied_median']:.2f} of the applied drop (IQR "
@@ -331,6 +334,15 @@ Mouth-corner droop from the mesh's mouth measures and the paired expression scor
 | class | measure | applied (realised) | measured (median) |
 |---|---|---|---|
 {bands}
+
+## What the measures cannot tell apart
+Healthy faces are not symmetric: on the London photos the 95th percentile of the mouth-corner
+height difference is {scale["mouth"]:.3f} IPD ({scale["mouth"] * MM_PER_IPD:.1f} mm) and of the brow
+height difference {scale["brow"]:.3f} IPD ({scale["brow"] * MM_PER_IPD:.1f} mm). A droop the mesh
+reads at about that size is unclear or "no signs" by design (the thresholds keep healthy people
+out of findings): that is most mild mouth droops, and most eye-region palsy at rest, whose brow
+drop the mesh reads at about half its size and whose sagging lower lid it does not follow at
+all (recovery above). The FAST face test's brow step is what shows an eye-region weakness.
 
 ## On real photos the project never sees
 Quoted from the project's external evaluation (`shared/docs/external-evaluation.md`); it measures

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.ext import ContextTypes
 
-from bot.config import LANGUAGES
+from bot.handlers import first_contact
+from bot.handlers.choices import (
+    FROM_MENU,
+    FROM_START,
+    FROM_WHO,
+    language_buttons,
+    language_name,
+    parse_language,
+)
 from bot.handlers.parts import changed, message_of, query_of, user_of
-from bot.i18n import Texts, catalog
+from bot.i18n import Texts
 from bot.services import Services, services
 from db.store import StoreUnavailable
 
-# lang:<code>:<where the buttons were>: the menu (edited to say it is done), /start (shown
-# again in the new language) or under another reply (buttons dropped, a new message says so).
-LANGUAGE_PREFIX = "lang:"
-FROM_MENU, FROM_START, FROM_REPLY = "m", "s", "r"
 FORGET_PREFIX = "forget:"
 FORGET_YES = FORGET_PREFIX + "yes"  # results only; a chosen language stays
 FORGET_ALL = FORGET_PREFIX + "all"  # results and the language choice
@@ -31,32 +35,30 @@ def _privacy_key(context: ContextTypes.DEFAULT_TYPE) -> str:
     return "privacy.anonymous" if services(context).pseudonyms.anonymous else "privacy"
 
 
-def language_name(code: str) -> str:
-    return catalog(code)["language.name"]
-
-
-def language_buttons(where: str) -> InlineKeyboardMarkup:
-    """One button per catalog, each in its own language and script, so any reader finds theirs."""
-    buttons = [
-        InlineKeyboardButton(language_name(code), callback_data=f"{LANGUAGE_PREFIX}{code}:{where}")
-        for code in LANGUAGES
-    ]
-    return InlineKeyboardMarkup([buttons])
-
-
 def start_text(t: Texts) -> str:
-    """One phone screen: what the bot does, the emergency number, the photo tips, the links."""
-    return "\n\n".join([t("start.intro"), t("emergency.footer"), t("tips"), t("start.links")])
+    """One phone screen: what the bot does, the emergency number, the photo tips, the links,
+    the not-validated notice (the first message a person reads)."""
+    parts = [t("start.intro"), t("emergency.footer"), t("tips"), t("start.links")]
+    return "\n\n".join([*parts, t("not_validated")])
+
+
+def help_text(t: Texts) -> str:
+    return "\n\n".join([t("help"), t("tips"), t("not_validated")])
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    t = await _texts(update, context)
-    await message_of(update).reply_html(start_text(t), reply_markup=language_buttons(FROM_START))
+    svc, user, message = services(context), user_of(update), message_of(update)
+    t = await svc.user_texts(user)
+    await message.reply_html(start_text(t), reply_markup=language_buttons(FROM_START))
+    svc.first_contact(user)  # the languages are under /start: not offered again
+    if svc.asks_who(user):
+        text, markup = first_contact.question(t, ask_who=True, offer_language=False)
+        await message.reply_html(text, reply_markup=markup, do_quote=False)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
-    await message_of(update).reply_html("\n\n".join([t("help"), t("tips")]))
+    await message_of(update).reply_html(help_text(t))
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -83,22 +85,37 @@ async def _store_language(svc: Services, user: User, code: str | None) -> None:
 
 
 async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The language is stored, the buttons' message follows it, and the last answer is said
+    again in it (a first answer in a language the person cannot read is no answer)."""
     query = query_of(update)
     await query.answer()
-    code, _, where = (query.data or "").removeprefix(LANGUAGE_PREFIX).partition(":")
-    if code not in LANGUAGES:
+    chosen = parse_language(query.data or "")
+    if chosen is None or not isinstance(query.message, Message):
         return
-    svc = services(context)
-    await _store_language(svc, query.from_user, code)
-    t = svc.texts(code)
+    code, where = chosen
+    svc, user, chat_id = services(context), query.from_user, query.message.chat.id
+    await _store_language(svc, user, code)
+    t = svc.texts(code, svc.who(user))
+    again = svc.last_answer(chat_id)
+    done = t("language.again") if again else t("language.set")
     if where == FROM_START:
         await changed(query.edit_message_text(start_text(t), parse_mode="HTML"))
-    elif where == FROM_REPLY:
-        # The reply above stays as it is; a second tap finds the buttons gone and says nothing.
-        if await changed(query.edit_message_reply_markup(None)) and query.message is not None:
-            await context.bot.send_message(query.message.chat.id, t("language.set"), "HTML")
+        return
+    # A second tap finds its edit already made and says nothing more.
+    if where == FROM_MENU:
+        if not await changed(query.edit_message_text(done, parse_mode="HTML")):
+            return
     else:
-        await changed(query.edit_message_text(t("language.set"), parse_mode="HTML"))
+        if where == FROM_WHO and svc.who(user) is None:  # the question stays, in the new language
+            text, markup = first_contact.question(t, ask_who=True, offer_language=False)
+            edit = query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+        else:  # under a reply: the reply stays as it is, its buttons go
+            edit = query.edit_message_reply_markup(None)
+        if not await changed(edit):
+            return
+        await context.bot.send_message(chat_id, done, parse_mode="HTML")
+    for resend in again:
+        await resend(t)
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -137,10 +154,9 @@ async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     # The store erases the language with the results; put back the one the person kept.
     await _store_language(svc, user, kept)
+    lines = [t("forget.done", count=count)]
     if kept is not None:
-        text = t("forget.done_kept", count=count, language=language_name(kept))
+        lines.append(t("forget.kept", language=language_name(kept)))
     elif query.data == FORGET_ALL:
-        text = t("forget.done_all", count=count)
-    else:
-        text = t("forget.done", count=count)
-    await changed(query.edit_message_text(text, parse_mode="HTML"))
+        lines.append(t("forget.language_gone"))
+    await changed(query.edit_message_text(" ".join(lines), parse_mode="HTML"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.error import TelegramError
@@ -28,8 +28,9 @@ from bot.i18n import Texts
 from bot.services import Services, services
 from db.records import ExamRecord, ExamState, ExamStep, ScreeningRecord
 from db.store import StoreUnavailable, expired_record
-from model.decision.exam import ExamResult, StepMeasures, examine_steps
-from model.decision.triage import Tier
+from model.decision.exam import ExamResult, Step, StepMeasures, examine_steps
+from model.decision.followup import Alert, partial_exam_alert
+from model.decision.onset import asks_onset
 from model.result import ScreeningResult
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,9 @@ async def active(svc: Services, user: User, t: Texts, message: Message) -> ExamS
 
 async def offer(
     svc: Services, user: User, record: ScreeningRecord, step: StepMeasures
-) -> InlineKeyboardButton | None:
-    """Keep a single photo's measures as a possible resting step; the button that uses them
-    (None when the database is down: the photo's answer stands alone)."""
+) -> str | None:
+    """Keep a single photo's measures as a possible resting step; the payload of the button
+    that uses them (None when the database is down: the photo's answer stands alone)."""
     now = svc.clock()
     state = ExamState(key=svc.exam_key(user), pseudonym=svc.pseudonym(user), waiting="offer",
                       steps={"rest": ExamStep(record, step.to_dict())},
@@ -91,8 +92,11 @@ async def offer(
         await _save(svc, state)
     except StoreUnavailable:
         return None
-    t = svc.texts(record.locale or svc.settings.default_language)
-    return InlineKeyboardButton(t("exam.offer"), callback_data=GO + _hex(state.exam_id))
+    return GO + _hex(state.exam_id)
+
+
+def closer_button(t: Texts, payload: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t("exam.offer"), callback_data=payload)
 
 
 def _hex(exam_id: str) -> str:
@@ -102,27 +106,47 @@ def _hex(exam_id: str) -> str:
 # --- the steps --------------------------------------------------------------------------------
 
 
+async def send_picture(
+    bot: Bot, chat_id: int, svc: Services, picture: str, caption: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:  # fmt: skip
+    """A drawing with its words; uploaded once per process, then sent by Telegram's file id.
+    If the picture cannot be sent, the words alone still say what to do."""
+    try:
+        photo = svc.example_ids.get(picture) or example_png(picture)
+        sent = await bot.send_photo(chat_id, photo, caption=caption, parse_mode="HTML",
+                                    reply_markup=markup)  # fmt: skip
+        if sent.photo:
+            svc.example_ids[picture] = sent.photo[-1].file_id
+    except TelegramError as exc:
+        log.warning("example picture not sent: %s", type(exc).__name__)
+        await bot.send_message(chat_id, caption, parse_mode="HTML", reply_markup=markup)
+
+
 async def send_step(
     bot: Bot, chat_id: int, svc: Services, t: Texts, state: ExamState, intro: str | None = None
 ) -> None:
     """One line of what to do, under a drawing of the face to make; the brow step can be
-    skipped. The drawing is uploaded once per process, then sent by Telegram's file id."""
+    skipped. A new test first shows how to hold the phone; the first step of a test says what it
+    does and keeps the emergency line in sight (a test must never stand between a person and
+    the number). The step is the chat's last answer: a new language says it again."""
     step = state.waiting
-    lines = [*([t(intro)] if intro else []), t(f"exam.step.{step}")]
-    markup = None
-    if step == "brows":
-        skip = InlineKeyboardButton(t("exam.skip"), callback_data=SKIP + _hex(state.exam_id))
-        markup = InlineKeyboardMarkup([[skip]])
-    caption = "\n".join([*lines, t("exam.example")])
-    try:
-        photo = svc.example_ids.get(step) or example_png(step)
-        sent = await bot.send_photo(chat_id, photo, caption=caption, parse_mode="HTML",
-                                    reply_markup=markup)  # fmt: skip
-        if sent.photo:
-            svc.example_ids[step] = sent.photo[-1].file_id
-    except TelegramError as exc:  # the words alone still say what to do
-        log.warning("example picture not sent: %s", type(exc).__name__)
-        await bot.send_message(chat_id, "\n".join(lines), parse_mode="HTML", reply_markup=markup)
+
+    async def say(t: Texts) -> None:
+        lines = [t(f"exam.step.{step}")]
+        if intro == "exam.intro":
+            hold = "\n\n".join([t(intro), t("emergency.footer")])
+            await send_picture(bot, chat_id, svc, "hold", hold)
+        elif intro:
+            lines = [t(intro), *lines, "", t("emergency.footer")]
+        markup = None
+        if step == "brows":
+            skip = InlineKeyboardButton(t("exam.skip"), callback_data=SKIP + _hex(state.exam_id))
+            markup = InlineKeyboardMarkup([[skip]])
+        await send_picture(bot, chat_id, svc, step, "\n".join(lines), markup)
+
+    await say(t)
+    svc.remember_answer(chat_id, say)
 
 
 async def _begin(svc: Services, user: User, t: Texts, message: Message, bot: Bot) -> None:
@@ -166,9 +190,10 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def remind(svc: Services, state: ExamState, t: Texts, message: Message) -> None:
-    """Text or a sticker in the middle of the test: what the step wants, how to stop."""
-    text = "\n".join([t("exam.reminder"), t(f"exam.step.{state.waiting}")])
-    await message.reply_html(text, do_quote=True)
+    """Text or a sticker in the middle of the test: what the step wants, how to stop, and the
+    emergency line (as every reply to a message that is not a photo)."""
+    lines = [t("exam.reminder"), t(f"exam.step.{state.waiting}"), "", t("emergency.footer")]
+    await message.reply_html("\n".join(lines), do_quote=True)
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -202,7 +227,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await changed(query.edit_message_reply_markup(None))
             if mine and state is not None and state.waiting == "brows":
                 exam = examine_steps(svc.screening.screener.exam_params, _measures(state.steps))
-                await _finish(svc, t, message, state, exam, context.bot)
+                await _finish(svc, t, user, message, state, exam, context.bot)
             else:  # an old button: its test ended (a tap that silently did nothing confuses)
                 await message.reply_html(t("exam.ended"), do_quote=True)
 
@@ -214,6 +239,7 @@ def _measures(steps: dict[str, ExamStep]) -> dict[str, StepMeasures]:
 async def took(
     svc: Services,
     t: Texts,
+    user: User,
     message: Message,
     state: ExamState,
     taken: tuple[ScreeningResult, StepMeasures | None, ScreeningRecord],
@@ -232,12 +258,12 @@ async def took(
             exam = examine_steps(svc.screening.screener.exam_params, _measures(steps))
             reason = exam.reason if exam.status == "rejected" else None
         if exam is not None and exam.status == "ok" and name == "brows":
-            await _finish(svc, t, message, replace(moved, steps=steps), exam, bot)
+            await _finish(svc, t, user, message, replace(moved, steps=steps), exam, bot)
             return
         if exam is None or exam.status == "ok":
             moved = replace(moved, waiting=NEXT[name], steps=steps)
             if await _save(svc, moved, expect=name):
-                await _urgent_now(t, message, result, exam)
+                await _urgent_now(t, message, cast(Step, name), result, exam)
                 await send_step(bot, message.chat_id, svc, t, moved)
             return
     # Not usable for this step: only this step again, with its tip. The photo is logged as
@@ -249,14 +275,14 @@ async def took(
 
 
 async def _urgent_now(
-    t: Texts, message: Message, result: ScreeningResult, exam: ExamResult | None
+    t: Texts, message: Message, step: Step, result: ScreeningResult, exam: ExamResult | None
 ) -> None:
     """An emergency is said at once, never held back for the rest of the test (the person may
-    stop before the end): a resting photo with a strong finding gets its own full reply; a
-    smile weak on one side, the emergency line before the brow step."""
-    if exam is None and result.tier is Tier.EMERGENCY:
+    stop before the end): model.decision.followup.partial_exam_alert says how."""
+    alert = partial_exam_alert(step, result.tier, exam.pattern if exam else None)
+    if alert is Alert.FULL:
         await message.reply_html(render.result_text(t, result), do_quote=True)
-    elif exam is not None and exam.pattern == "lower_face":
+    elif alert is Alert.LINE:
         await message.reply_html(t("emergency.footer"), do_quote=True)
 
 
@@ -269,7 +295,13 @@ def _movement(exam: ExamResult) -> dict[str, Any]:
 
 
 async def _finish(
-    svc: Services, t: Texts, message: Message, state: ExamState, exam: ExamResult, bot: Bot
+    svc: Services,
+    t: Texts,
+    user: User,
+    message: Message,
+    state: ExamState,
+    exam: ExamResult,
+    bot: Bot,
 ) -> None:
     """The exam row with its steps, the one combined reply, then the onset question."""
     record = ExamRecord(id=state.exam_id, status="ok", started_at=state.started_at,
@@ -277,8 +309,16 @@ async def _finish(
                         pattern=exam.pattern, weak_side=exam.weak_side, movement=_movement(exam),
                         locale=t.language, exam_version=exam.exam_version)  # fmt: skip
     await _end(svc, state, record)  # first: the reply's onset answer updates this row
-    text = render.exam_text(t, exam, svc.screening.model_info())
-    await bot.send_message(message.chat_id, text, parse_mode="HTML")
-    if exam.tier in render.FINDING_TIERS:
+    model = svc.screening.model_info()
+
+    async def reply(t: Texts) -> None:
+        await bot.send_message(message.chat_id, render.exam_text(t, exam, model), "HTML")
+
+    async def ask(t: Texts) -> None:
         question, markup = onset.exam_question(t, state.exam_id, exam.tier)
         await bot.send_message(message.chat_id, question, parse_mode="HTML", reply_markup=markup)
+
+    said = [reply, ask] if asks_onset(exam.tier) else [reply]
+    for say in said:
+        await say(t)
+    svc.remember_answer(message.chat_id, *said)

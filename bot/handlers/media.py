@@ -8,8 +8,10 @@ asked once per album, after the first photo with a finding.
 During a face test (bot.handlers.exam) a photo is that test's next step; its photos count
 as one check. Otherwise a photo's answer offers the face test, with that photo as its first step.
 
-Nothing is silent: a photo past the rate limit is covered by one notice that says for how long
-photos will not be checked; a download that fails is answered under its photo.
+Nothing is silent: a photo past the rate limit is marked as seen and not checked, and one notice
+says for how long; a download that fails is answered under its photo. Every other message gets
+the emergency line, and words of distress (in a message or a photo's caption) the full emergency
+reply first (model.decision.followup, model.decision.distress).
 """
 
 from __future__ import annotations
@@ -20,21 +22,23 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
-from telegram import Bot, Document, InlineKeyboardMarkup, Message, Update, User
+from telegram import Bot, Document, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.handlers import exam, onset
-from bot.handlers.commands import FROM_REPLY, language_buttons
+from bot.handlers import exam, first_contact, onset
 from bot.handlers.limit import refused
 from bot.handlers.parts import message_of, user_of
-from bot.i18n import Texts
+from bot.i18n import Texts, distress_phrases
 from bot.screening import rejected, to_record
-from bot.services import Services, services
+from bot.services import Resend, Services, services
 from db.records import ScreeningRecord
+from model.decision.distress import mentions_distress
 from model.decision.exam import StepMeasures
+from model.decision.followup import Alert, message_alert, offers_closer_check
+from model.decision.onset import asks_onset
 from model.face.decode import IMAGE_EXTENSIONS
 from model.reasons import Reason
 from model.result import ScreeningResult
@@ -85,21 +89,38 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def not_a_photo(
     update: Update, context: ContextTypes.DEFAULT_TYPE, key: str = "hint.send_photo"
 ) -> None:
-    svc = services(context)
-    user = user_of(update)
+    """Text, voice, a video note, a sticker, another file: the emergency line always; words of
+    distress the full emergency reply (and nothing that could delay it)."""
+    svc, user, message = services(context), user_of(update), message_of(update)
     t = await svc.user_texts(user)
-    state = await exam.active(svc, user, t, message_of(update))
-    if state is not None:  # in the middle of the face test: a reminder of the step
-        await exam.remind(svc, state, t, message_of(update))
+    if await distress(svc, t, message):
+        await first_contact.follow_up(svc, user, t, context.bot, message.chat_id)
         return
-    await message_of(update).reply_html(
-        t(key), do_quote=True, reply_markup=_first_contact_buttons(svc, user)
-    )
+    state = await exam.active(svc, user, t, message)
+    if state is not None:  # in the middle of the face test: a reminder of the step
+        await exam.remind(svc, state, t, message)
+        return
+
+    async def hint(t: Texts) -> None:
+        await message.reply_html(f"{t(key)}\n{t('emergency.footer')}", do_quote=True)
+
+    await hint(t)
+    svc.remember_answer(message.chat_id, hint)
+    await first_contact.follow_up(svc, user, t, context.bot, message.chat_id)
 
 
-def _first_contact_buttons(svc: Services, user: User) -> InlineKeyboardMarkup | None:
-    """The first reply to someone who has not chosen a language offers every language."""
-    return language_buttons(FROM_REPLY) if svc.first_contact(user) else None
+async def distress(svc: Services, t: Texts, message: Message) -> bool:
+    """Words of distress in the message or its caption: the full emergency reply, at once."""
+    said = mentions_distress(message.text or message.caption, distress_phrases())
+    if message_alert(said) is not Alert.FULL:
+        return False
+
+    async def reply(t: Texts) -> None:
+        await message.reply_html(render.distress_text(t), do_quote=True)
+
+    await reply(t)
+    svc.remember_answer(message.chat_id, reply)
+    return True
 
 
 async def _screen_file(
@@ -113,7 +134,8 @@ async def _screen_file(
     message = message_of(update)
     user = user_of(update)
     language = await svc.language(user)
-    t = svc.texts(language)
+    t = svc.texts(language, svc.who(user))
+    await distress(svc, t, message)  # before anything that could make it wait
 
     async with svc.user_lock(user):
         state = await exam.active(svc, user, t, message)
@@ -131,20 +153,30 @@ async def _screen_file(
                 result, step = await svc.screening.screen_step(data)
         record = _record(svc, result, update, kind, language)
         if state is not None:
-            await exam.took(svc, t, message, state, (result, step, record), context.bot)
+            await exam.took(svc, t, user, message, state, (result, step, record), context.bot)
             return
         svc.results.submit(record)  # never blocks: a worker thread writes
         closer = None
-        if result.status == "ok" and step is not None:
+        unclear = result.reason is Reason.LOW_CONFIDENCE
+        if step is not None and offers_closer_check(result.tier, unclear):
             closer = await exam.offer(svc, user, record, step)
-    markup = _first_contact_buttons(svc, user)
-    if closer is not None:  # the closer check first, the language offer under it
-        rows = [[closer], *(markup.inline_keyboard if markup else ())]
-        markup = InlineKeyboardMarkup(rows)
-    await message.reply_html(render.result_text(t, result), do_quote=True, reply_markup=markup)
-    if render.asks_onset(result) and svc.first_in_album(message.chat_id, message.media_group_id):
+
+    async def answer(t: Texts) -> None:
+        markup = InlineKeyboardMarkup([[exam.closer_button(t, closer)]]) if closer else None
+        text = render.result_text(t, result, closer=closer is not None)
+        await message.reply_html(text, do_quote=True, reply_markup=markup)
+
+    async def ask(t: Texts) -> None:
         text, question = onset.question(t, record.id, result)
         await message.reply_html(text, reply_markup=question, do_quote=False)
+
+    said: list[Resend] = [answer]
+    if asks_onset(result.tier) and svc.first_in_album(message.chat_id, message.media_group_id):
+        said.append(ask)
+    for say in said:
+        await say(t)
+    svc.remember_answer(message.chat_id, *said)
+    await first_contact.follow_up(svc, user, t, context.bot, message.chat_id)
 
 
 async def _download(bot: Bot, file_id: str, message: Message, t: Texts) -> bytes | None:

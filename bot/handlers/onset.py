@@ -1,7 +1,7 @@
 """The onset questions after a finding: "did it start suddenly?" (yes / no / not sure), then,
-unless it was sudden, "when did you first notice it?". The tier comes from
-`model.decision.triage.onset_tier`; "yes" is answered at once, since a sudden droop is an emergency
-whenever it began.
+unless it was sudden, "when did you first notice it?". The tier and the sentence that says the
+answers back come from the table in `model.decision.onset`; "yes" is answered at once, since a
+sudden droop is an emergency whenever it began.
 
 Each button carries everything needed (screening id, the screener's label, the first answer), so
 any replica can answer it without shared memory. After a face test the id is the exam's and
@@ -13,14 +13,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
 from bot import render
 from bot.handlers.parts import changed, query_of
 from bot.i18n import Texts
 from bot.services import services
-from model.decision.triage import Began, Sudden, Tier, escalate, onset_tier
+from model.decision.onset import Began, OnsetAdvice, Sudden, asks_when, onset_advice
+from model.decision.triage import Tier, triage
 from model.labels import parse_label
 from model.result import ScreeningResult
 
@@ -39,11 +40,13 @@ class OnsetAnswer:
     record_id: str
     label: str
 
-    def tier(self) -> Tier:
-        """The tier once answered: from the screener's label, or from a face test's tier."""
+    def advice(self) -> OnsetAdvice:
+        """Once answered: from the screener's label's tier, or from a face test's tier."""
         if self.label.startswith(EXAM_LABEL):
-            return escalate(Tier(self.label.removeprefix(EXAM_LABEL)), self.sudden, self.began)
-        return onset_tier(self.label, self.sudden, self.began)
+            base = Tier(self.label.removeprefix(EXAM_LABEL))
+        else:
+            base = triage(self.label)
+        return onset_advice(base, self.sudden, self.began)
 
     def data(self) -> str:
         """`onset:<y|n|u>:<h|d|l|->:<id hex>:<label>`, at most 64 bytes."""
@@ -53,18 +56,23 @@ class OnsetAnswer:
 
 
 def parse_onset(data: str) -> OnsetAnswer | None:
+    """The answer a button carries; None for anything that is not one (a finding's, with
+    answers the table holds)."""
     try:
         sudden, began, hex_id, label = data.removeprefix(PREFIX).split(":")
         if label.startswith(EXAM_LABEL):
             Tier(label.removeprefix(EXAM_LABEL))
         else:
             parse_label(label)
-        return OnsetAnswer(
+        answer = OnsetAnswer(
             sudden={v: k for k, v in _SUDDEN.items()}[sudden],
             began=None if began == _NOT_YET else {v: k for k, v in _BEGAN.items()}[began],
             record_id=str(uuid.UUID(hex=hex_id)),
             label=label,
         )
+        if answer.began is not None or not asks_when(answer.sudden):
+            answer.advice()  # raises ValueError for a result that asks nothing
+        return answer
     except (ValueError, KeyError):
         return None
 
@@ -77,7 +85,7 @@ def _buttons(t: Texts, choices: list[tuple[str, OnsetAnswer]]) -> InlineKeyboard
 
 
 def question(t: Texts, record_id: str, result: ScreeningResult) -> tuple[str, InlineKeyboardMarkup]:
-    """The first question, for a result with a finding (see render.asks_onset)."""
+    """The first question, for a result with a finding (model.decision.onset.asks_onset)."""
     return _question(t, record_id, result.label or "")
 
 
@@ -106,13 +114,22 @@ async def onset_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     svc = services(context)
     t = await svc.user_texts(update.effective_user)
-    if answer.sudden is not Sudden.YES and answer.began is None:
+    if asks_when(answer.sudden) and answer.began is None:
         text, markup = when_question(t, answer)
         await changed(query.edit_message_text(text, parse_mode="HTML", reply_markup=markup))
         return
-    tier = answer.tier()
+    advice = answer.advice()
     if answer.sudden is not Sudden.UNSURE:  # the log holds yes/no; "not sure" has no column yet
-        svc.results.record_onset(answer.record_id, answer.sudden is Sudden.YES, tier.value)
+        svc.results.record_onset(answer.record_id, answer.sudden is Sudden.YES, advice.tier.value)
     model = svc.screening.model_info()
-    text = render.onset_answer_text(t, tier, answer.sudden, answer.began, model)
-    await changed(query.edit_message_text(text, parse_mode="HTML"))
+    text = render.onset_answer_text(t, advice, model)
+    if await changed(query.edit_message_text(text, parse_mode="HTML")) and isinstance(
+        query.message, Message
+    ):
+        chat_id = query.message.chat.id
+
+        async def again(t: Texts) -> None:
+            text = render.onset_answer_text(t, advice, model)
+            await context.bot.send_message(chat_id, text, parse_mode="HTML")
+
+        svc.remember_answer(chat_id, again)

@@ -69,11 +69,14 @@ class GraderError(ValueError):
 
 @dataclass(frozen=True)
 class Observation:
-    """One measure outside the healthy range, for a sentence: `side` is the weaker-looking side."""
+    """One measure, for a sentence: `side` is the weaker-looking side (the subject's, as if the
+    photo were not mirrored); `relative` is its size over its healthy scale (1.0 = the edge of
+    the healthy range)."""
 
     measure: str
     side: Side
     size_ipd: float
+    relative: float = 0.0
 
     @property
     def size_mm(self) -> float:
@@ -92,6 +95,9 @@ class Finding:
     severity: Severity | None = None
     side: Side | None = None
     observations: tuple[Observation, ...] = ()
+    # The measure that gave a finding its side and held back "severe": the region's measure
+    # furthest outside the healthy range.
+    decided_by: Observation | None = None
     torn: str | None = None
 
     @property
@@ -106,11 +112,14 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["p_palsy"] = round(self.p_palsy, 4)
-        out["observations"] = [
-            {**asdict(o), "size_ipd": round(o.size_ipd, 4), "size_mm": round(o.size_mm, 1)}
-            for o in self.observations
-        ]
+        out["observations"] = [_rounded(o) for o in self.observations]
+        out["decided_by"] = _rounded(self.decided_by) if self.decided_by else None
         return out
+
+
+def _rounded(o: Observation) -> dict[str, Any]:
+    return {**asdict(o), "size_ipd": round(o.size_ipd, 4), "size_mm": round(o.size_mm, 1),
+            "relative": round(o.relative, 3)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -269,16 +278,17 @@ class Grader:
         observations = self.observations(asym)
         if p_palsy < p.clear_below:
             return Finding("no_signs", p_palsy, observations=observations)
-        region, severity, side = self._would_find(by_class, asym)
+        region, severity, worst = self._would_find(by_class, asym)
         if p_palsy < p.finding_at:
             return Finding("unclear", p_palsy, observations=observations,
                            torn=f"{severity}_{region}")  # fmt: skip
-        return Finding("finding", p_palsy, region, severity, side, observations)
+        return Finding("finding", p_palsy, region, severity, worst.side, observations, worst)
 
     def _would_find(
         self, by_class: Mapping[str, float], asym: Mapping[str, float]
-    ) -> tuple[Region, Severity, Side]:
-        """Region, severity and side of a finding on these probabilities and measures."""
+    ) -> tuple[Region, Severity, Observation]:
+        """Region, severity and the deciding measure (its side is the finding's) of a finding
+        on these probabilities and measures."""
         p = self.params
         in_region = {r: {s: by_class.get(f"{s}_{r}", 0.0) for s in SEVERITIES} for r in REGIONS}
         region = max(REGIONS, key=lambda r: sum(in_region[r].values()))
@@ -289,21 +299,21 @@ class Grader:
         names = [f for f in p.features if asymmetry.FEATURES.get(f) == region] or [
             f for f, r in asymmetry.FEATURES.items() if r == region and f in scale
         ]
-        worst = max(names, key=lambda f: abs(asym[f]) / scale[f])
-        if severity == "severe" and abs(asym[worst]) / scale[worst] <= p.severe_floor:
+        worst = self._observed(max(names, key=lambda f: abs(asym[f]) / scale[f]), asym)
+        if severity == "severe" and worst.relative <= p.severe_floor:
             severity = "moderate"
-        side: Side = "left" if asym[worst] > 0 else "right"
-        return region, severity, side
+        return region, severity, worst
+
+    def _observed(self, name: str, asym: Mapping[str, float]) -> Observation:
+        value = asym[name]
+        relative = abs(value) / self.params.healthy_scale[name]
+        return Observation(name, "left" if value > 0 else "right", abs(value), relative)
 
     def observations(self, asym: Mapping[str, float]) -> tuple[Observation, ...]:
         """Told measures outside the healthy range (beyond their healthy scale), largest first."""
         scale = self.params.healthy_scale
-        out = [
-            Observation(name, "left" if asym[name] > 0 else "right", abs(asym[name]))
-            for name in TOLD
-            if name in scale and abs(asym[name]) > scale[name]
-        ]
-        return tuple(sorted(out, key=lambda o: -abs(asym[o.measure]) / scale[o.measure]))
+        out = [self._observed(name, asym) for name in TOLD if name in scale]
+        return tuple(sorted((o for o in out if o.relative > 1.0), key=lambda o: -o.relative))
 
 
 @dataclass(frozen=True)

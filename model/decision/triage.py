@@ -38,52 +38,12 @@ def triage(label: str | None, sudden_onset: bool | None = None, unclear: bool = 
     return _BY_SEVERITY[severity]
 
 
-class Sudden(StrEnum):
-    """The answer to "did it start suddenly?"."""
-
-    YES = "yes"
-    NO = "no"
-    UNSURE = "unsure"
-
-
-class Began(StrEnum):
-    """The answer to "when did it begin?"."""
-
-    HOURS = "hours"  # in the last few hours
-    DAYS = "days"  # today or yesterday
-    LONGER = "longer"  # longer ago
-
-
-# Most to least urgent; an onset answer can only move a finding up this list.
+# Most to least urgent.
 _ORDER = (Tier.EMERGENCY, Tier.URGENT, Tier.SOON, Tier.NO_SIGNS, Tier.RETAKE)
 
 
 def _most_urgent(*tiers: Tier) -> Tier:
     return min(tiers, key=_ORDER.index)
-
-
-def onset_tier(label: str | None, sudden: Sudden, began: Began | None = None) -> Tier:
-    """The tier of a finding once the person has said how and when it began.
-
-    Sudden and recent are separate questions: a stroke noticed the next morning is still a
-    stroke. So "sudden" is an EMERGENCY whenever it began (BE-FAST). Weakness that is only
-    hours old is one too, however it came on (people misjudge "sudden"; treatment windows are
-    hours). "Not sure", or a start today or yesterday, is at least URGENT. Only a gradual start
-    longer ago keeps the finding's own tier. No answer ever lowers a tier; without a finding
-    (NO_SIGNS, RETAKE) there is nothing to escalate.
-    """
-    return escalate(triage(label), sudden, began)
-
-
-def escalate(base: Tier, sudden: Sudden, began: Began | None = None) -> Tier:
-    """`onset_tier` from a tier already decided (a finding's, or the FAST exam's)."""
-    if base in (Tier.NO_SIGNS, Tier.RETAKE):
-        return base
-    if sudden is Sudden.YES or began is Began.HOURS:
-        return Tier.EMERGENCY
-    if sudden is Sudden.UNSURE or began is Began.DAYS:
-        return _most_urgent(base, Tier.URGENT)
-    return base
 
 
 def exam_tier(pattern: str, rest_label: str | None, sudden_onset: bool | None = None) -> Tier:

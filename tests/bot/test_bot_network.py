@@ -132,6 +132,7 @@ def test_api_gone_mid_run_then_back_then_stop_during_backoff(
         with FakeBotApi(TOKEN, port=port) as back:
             log.wait(re.escape(f"reached the Bot API at {back.root} again"))
             assert back.command(user, "/start").text  # polling again: it answers
+            back.wait_messages(user.id, 2)  # and asks whom the checks are for
         log.wait(_unreachable(api, 2), count=2)  # the second outage: in its 2 s wait now
     finally:
         _stops_quickly(process, signal.SIGTERM)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from telegram import User
+
+from bot.app import create_services
+from bot.config import BotSettings
+from bot.handlers.limit import duration, per
+from bot.i18n import Texts
 from bot.ratelimit import RateLimiter
+from db.settings import DbSettings
+from tests.support.onnx_fixtures import build_tiny_classifier, passthrough_screener
 
 
 class Clock:
@@ -39,3 +49,31 @@ def test_idle_users_are_forgotten() -> None:
     clock.now += 11
     limiter.hit(1000)
     assert len(limiter._events) == 1
+
+
+def test_waits_and_windows_are_said_in_words_with_their_plural() -> None:
+    en, hi = Texts("en"), Texts("hi")
+    assert [duration(en, s) for s in (0.2, 1, 53, 60, 61, 600)] == [
+        "1 second", "1 second", "53 seconds", "1 minute", "2 minutes", "10 minutes",
+    ]  # fmt: skip
+    assert [per(en, s) for s in (1, 2, 60, 600)] == [
+        "a second", "every 2 seconds", "a minute", "every 10 minutes",
+    ]  # fmt: skip
+    assert duration(hi, 53) == "53 सेकंड" and per(hi, 60) == "हर मिनट"
+
+
+def test_the_not_checked_line_comes_at_most_every_few_seconds(tmp_path: Path) -> None:
+    # Reactions mark every photo past the limit; where Telegram refuses one, a line says it,
+    # but not for every photo of a burst.
+    services = create_services(
+        BotSettings(token="1:" + "a" * 35), DbSettings.from_env({"PALSY_DATA_DIR": str(tmp_path)}),
+        screener=passthrough_screener(build_tiny_classifier(tmp_path / "c.onnx")),
+    )  # fmt: skip
+    try:
+        user = User(7, "Test", is_bot=False)
+        assert services.may_say_not_checked(user)
+        assert not services.may_say_not_checked(user)  # a burst: once per SEEN_LINE_EVERY_S
+        assert services.may_say_not_checked(User(8, "Other", is_bot=False))
+    finally:
+        services.screening.close()
+        services.results.engine.dispose()

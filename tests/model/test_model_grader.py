@@ -87,8 +87,13 @@ def test_decisions_follow_the_thresholds_and_the_sides(shipped: GraderParams) ->
     assert left_mouth.observations[0].size_mm == pytest.approx(
         6 * shipped.healthy_scale["mouth"] * 63
     )
-    right_brow = decide(brow=-6.0, brow_lateral=-6.0)
+    decided = left_mouth.decided_by
+    assert decided is not None and (decided.measure, decided.side) == ("mouth", "left")
+    assert decided.relative == pytest.approx(6.0)  # six times the edge of the healthy range
+    right_brow = decide(brow=-6.0, brow_lateral=-3.0)
     assert (right_brow.region, right_brow.side) == ("eye", "right")
+    assert right_brow.decided_by is not None and right_brow.decided_by.measure == "brow"
+    assert even.decided_by is None  # no finding: nothing decided a side
     # P(palsy) rises with the droop: none, then (possibly) unclear, then a finding.
     p = [decide(mouth=k).p_palsy for k in (0.0, 1.0, 2.0, 4.0)]
     assert p == sorted(p)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.decision.triage import Began, Sudden, Tier, exam_tier, onset_tier, triage
+from model.decision.triage import Tier, exam_tier, triage
 
 E, U, S, N, R = Tier.EMERGENCY, Tier.URGENT, Tier.SOON, Tier.NO_SIGNS, Tier.RETAKE
 
@@ -36,48 +36,6 @@ def test_table(label: str | None, sudden: bool | None, tier: Tier) -> None:
 def test_unknown_label_is_an_error_not_a_tier() -> None:
     with pytest.raises(ValueError, match="unknown class"):
         triage("sleepy_eye")
-
-
-# --- onset: finding x "sudden?" x "when?" -----------------------------------------------------
-
-Y, No, NS = Sudden.YES, Sudden.NO, Sudden.UNSURE
-H, D, L = Began.HOURS, Began.DAYS, Began.LONGER
-FINDINGS = {"severe_mouth": E, "moderate_eye": U, "mild_mouth": S, "normal": N}
-# (sudden, when) -> tier for a severe, moderate, mild finding; written out, not computed.
-ONSET_TABLE = {
-    (Y, None): (E, E, E),
-    (Y, H): (E, E, E),
-    (Y, D): (E, E, E),
-    (Y, L): (E, E, E),  # sudden is an emergency whenever it began
-    (NS, None): (E, U, U),
-    (NS, H): (E, E, E),
-    (NS, D): (E, U, U),
-    (NS, L): (E, U, U),  # "not sure" never below URGENT
-    (No, None): (E, U, S),
-    (No, H): (E, E, E),  # hours old: a stroke window, however it came on
-    (No, D): (E, U, U),
-    (No, L): (E, U, S),  # gradual and old: the finding's own tier
-}
-
-
-@pytest.mark.parametrize(("sudden", "began"), list(ONSET_TABLE))
-@pytest.mark.parametrize("label", list(FINDINGS))
-def test_onset_table(label: str, sudden: Sudden, began: Began | None) -> None:
-    tier = onset_tier(label, sudden, began)
-    if FINDINGS[label] is N:
-        assert tier is N  # no finding: nothing to escalate
-        return
-    severe, moderate, mild = ONSET_TABLE[(sudden, began)]
-    assert tier is {"severe_mouth": severe, "moderate_eye": moderate, "mild_mouth": mild}[label]
-    assert _ORDER_INDEX[tier] <= _ORDER_INDEX[FINDINGS[label]]  # never lowers
-
-
-_ORDER_INDEX = {t: i for i, t in enumerate((E, U, S, N, R))}
-
-
-def test_every_answer_pair_is_in_the_table() -> None:
-    pairs = {(s, b) for s in Sudden for b in (None, *Began)}
-    assert pairs == set(ONSET_TABLE)
 
 
 @pytest.mark.parametrize("sudden", [None, False, True])

@@ -1,10 +1,11 @@
 """A fake Telegram Bot API server on 127.0.0.1 for end-to-end tests and load benchmarks.
 
 Real python-telegram-bot talks to it through `base_url` / `base_file_url`. It answers getMe,
-getUpdates (long polling, honouring `offset`), getFile, file downloads, sendMessage,
-sendChatAction, answerCallbackQuery, editMessageText, editMessageReplyMarkup, setMyCommands,
-setWebhook and deleteWebhook. An edit that changes nothing gets Telegram's 400 "message is not
-modified", as a second tap on the same button does in real life.
+getUpdates (long polling, honouring `offset`), getFile, file downloads, sendMessage, sendPhoto,
+sendChatAction, setMessageReaction, answerCallbackQuery, editMessageText,
+editMessageReplyMarkup, setMyCommands, setWebhook and deleteWebhook. An edit that changes
+nothing gets Telegram's 400 "message is not modified", as a second tap on the same button does
+in real life.
 
 Use:
     with FakeBotApi(TOKEN) as api:
@@ -230,6 +231,7 @@ class FakeBotApi:
         thumbnail: bytes | None = None,
         media_group_id: str | None = None,
         file_size: int | None = None,
+        caption: str | None = None,
     ) -> int:
         """A photo with a small thumbnail size first and the full size last, as Telegram sends."""
         small = self.add_file(thumbnail if thumbnail is not None else b"not the largest size")
@@ -244,7 +246,9 @@ class FakeBotApi:
                 "file_size": len(data) if file_size is None else file_size,
             },
         ]
-        extra = {"media_group_id": media_group_id} if media_group_id else {}
+        extra: JSON = {"media_group_id": media_group_id} if media_group_id else {}
+        if caption is not None:
+            extra["caption"] = caption
         return self.send_message(user, photo=sizes, **extra)
 
     def send_document(
@@ -507,6 +511,9 @@ class FakeBotApi:
             return self._state.files[file_id][0]
 
     def _m_sendChatAction(self, params: JSON) -> bool:
+        return True
+
+    def _m_setMessageReaction(self, params: JSON) -> bool:
         return True
 
     def _m_answerCallbackQuery(self, params: JSON) -> bool:

@@ -79,8 +79,8 @@ def moves(
     shift = np.linalg.norm(b - a, axis=1)
     clear = shift > 3 * JITTER_IPD * ipd
     # Where a moving point's pull is still over a tenth of its move (2 falloff widths).
-    radius = np.array([SETTINGS.rigid[n] for n in names]) * ipd
-    width = np.maximum(np.array([SETTINGS.falloff[n] for n in names]) * ipd, shift)
+    radius, width = (np.array([SETTINGS.discs[n] for n in names]) * ipd).T
+    width = np.maximum(width, shift)
     reach = (radius + 2 * width + shift)[clear]
     near = np.linalg.norm(pins[:, None] - a[clear][None], axis=2) < reach[None]
     held = pins[~near.any(axis=1)]
@@ -88,8 +88,7 @@ def moves(
     fixed = np.concatenate([held, eye])
     every = ["pin"] * len(held) + ["pupil"] * len(eye) + names
     side_of: list[int | None] = [None] * len(fixed)
-    rigid = np.array([SETTINGS.rigid[n] for n in every]) * ipd
-    falloff = np.array([SETTINGS.falloff[n] for n in every]) * ipd
+    rigid, falloff = (np.array([SETTINGS.discs[n] for n in every]) * ipd).T
     return Moves(np.concatenate([fixed, a]), np.concatenate([fixed, b]), rigid, falloff,
                  tuple(every), tuple(side_of + sides))  # fmt: skip
 

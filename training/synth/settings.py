@@ -36,21 +36,15 @@ class Settings:
             },
         }
     )
-    # The warp's discs (IPD): each point's neighbourhood within `rigid` moves with it, and its
-    # pull fades over `falloff` beyond. "pin": points that stay (pupils, nose, outline, lip
-    # middle); small, so they hold their own spot without holding the skin around a moved one.
-    rigid: dict[str, float] = field(
+    # The warp's discs (IPD), per point group: (rigid, falloff). Each point's neighbourhood
+    # within `rigid` moves with it, and its pull fades over `falloff` beyond. "pin": points that
+    # stay (nose, outline, chin); small, so they hold their own spot without holding the skin
+    # around a moved one. "pupil": the eye itself, which stays while a lid sags over it.
+    discs: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {
-            "mouth_corner": 0.07, "lip": 0.04, "upper_lid": 0.03, "lower_lid": 0.03,
-            "outer_corner": 0.04, "under_eye": 0.05, "brow": 0.06, "pin": 0.02,
-            "pupil": 0.06,
-        }
-    )  # fmt: skip
-    falloff: dict[str, float] = field(
-        default_factory=lambda: {
-            "mouth_corner": 0.12, "lip": 0.06, "upper_lid": 0.04, "lower_lid": 0.05,
-            "outer_corner": 0.05, "under_eye": 0.06, "brow": 0.08, "pin": 0.03,
-            "pupil": 0.02,
+            "mouth_corner": (0.07, 0.12), "lip": (0.04, 0.06), "upper_lid": (0.03, 0.04),
+            "lower_lid": (0.03, 0.05), "outer_corner": (0.04, 0.05), "under_eye": (0.05, 0.06),
+            "brow": (0.06, 0.08), "pin": (0.02, 0.03), "pupil": (0.06, 0.02),
         }
     )  # fmt: skip
     jitter_ipd: float = 0.006  # natural asymmetry: per-group random shift on both sides
