@@ -49,6 +49,7 @@ About = Literal["no_signs", "signs", "unclear"]
 # (band, the least number in 10 it takes), first match wins. The number in 10 is the rounded
 # probability, so the words and the number always agree.
 BANDS: tuple[tuple[Band, int], ...] = (("very_sure", 9), ("fairly_sure", 7), ("not_sure", 0))
+IN_10_MOST = 9  # the most a person is told
 # palsy-check's words (the bot words the same keys in its own catalogs, in each language).
 WORDS: dict[Band, str] = {
     "very_sure": "very sure",
@@ -81,8 +82,9 @@ def band_of(in_10: int, decided: bool = True) -> Band:
 class Confidence:
     """How sure the screen is of its answer. `value`: the calibrated probability that the answer
     is right ("no_signs": P(normal); "signs": P(any palsy class)); for "unclear", the larger of
-    the two, with `leaning` saying which. `in_10`: `value` rounded to tenths, as said to people.
-    `prior`: the share of palsy (or of a weak side) the probability is calibrated for."""
+    the two, with `leaning` saying which. `in_10`: `value` rounded to tenths (at most 9), as
+    said to people. `prior`: the share of palsy (or of a weak side) the probability is
+    calibrated for."""
 
     about: About
     value: float
@@ -91,7 +93,9 @@ class Confidence:
 
     @property
     def in_10(self) -> int:
-        return round(self.value * 10)
+        """`value` rounded to tenths, never "10 in 10": a photo cannot rule a stroke in or out,
+        and the screen is not validated on real patients."""
+        return min(IN_10_MOST, round(self.value * 10))
 
     @property
     def band(self) -> Band:

@@ -104,7 +104,7 @@ def test_json_lines(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) 
     assert conf["about"] == "signs" and conf["value"] == pytest.approx(
         1 - ok["probabilities"][NORMAL], abs=1e-3
     )
-    assert conf["in_10"] == round(10 * conf["value"]) and conf["band"] == "very_sure"
+    assert conf["in_10"] == min(9, round(10 * conf["value"])) and conf["band"] == "very_sure"
     assert bad["confidence"] is None and bad["probabilities"] == {}
 
 
@@ -139,7 +139,7 @@ def test_readable_report_says_unvalidated_and_disclaims(
     # One plain line of how sure, in words with the number.
     sure = [line for line in out.splitlines() if "how sure:" in line]
     assert len(sure) == 1
-    assert sure[0].strip() == "how sure:  very sure, 10 in 10 that there are signs"
+    assert sure[0].strip() == "how sure:  very sure, 9 in 10 that there are signs"
 
 
 def test_validated_model_has_no_notice(

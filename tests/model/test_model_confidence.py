@@ -123,6 +123,8 @@ def test_bands_and_numbers_say_the_same() -> None:
     assert [b for b, _ in BANDS] == ["very_sure", "fairly_sure", "not_sure"]
     c = Confidence("no_signs", 0.8349, 0.17)
     assert (c.in_10, c.band) == (8, "fairly_sure")
+    sure = Confidence("signs", 0.999, 0.17)
+    assert (sure.in_10, sure.band) == (9, "very_sure")  # never "10 in 10"
     assert c.words() == "fairly sure, 8 in 10 that there are no signs"
     assert c.to_dict() == {"band": "fairly_sure", "value": 0.8349, "in_10": 8,
                            "about": "no_signs", "leaning": None, "prior": 0.17}  # fmt: skip
