@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"palsy-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.alive:
-        return _alive(db_settings)
+        return _alive(settings, db_settings)
     # --check answers in one line: its findings go into that line, not into log lines.
     setup_logging("ERROR" if args.check else settings.log_level, [settings.token])
     limit_malloc_arenas()
@@ -63,11 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     # Imported late: they load ONNX Runtime and SQLAlchemy, which --alive does not need.
     from bot.app import build_application, create_services
     from bot.runner import run
+    from db.pseudonym import PepperMismatch
+    from db.store import StoreUnavailable
 
     try:
         services = create_services(settings, db_settings)
     except ConfigError as exc:
         print(f"palsy-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except PepperMismatch as exc:
+        print(f"palsy-bot: configuration error: PALSY_PEPPER: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except Exception as exc:  # a missing or broken model file: say which, no traceback
         hint = "" if settings.model_path else " (PALSY_MODEL_PATH names another model)"
@@ -76,6 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         new_pepper = not had_pepper and db_settings.default_pepper_path.exists()
         return _check(services, settings, db_settings, new_pepper)
+    try:  # migrate, check the pepper against the database, replay what a last run spooled
+        services.results.replay()
+    except PepperMismatch as exc:  # never write one pepper's pseudonyms into another's rows
+        services.results.close()
+        services.screening.close()
+        print(f"palsy-bot: configuration error: PALSY_PEPPER: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreUnavailable as exc:  # it keeps trying; the pepper is checked once it answers
+        log.warning("database not reachable at start (%s); rows wait in the spool", exc)
     try:
         return run(build_application(services), settings)
     except ConfigError as exc:  # Telegram refused the token
@@ -83,10 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
 
 
-def _alive(db_settings: DbSettings) -> int:
-    from bot.app import HEARTBEAT_NAME, heartbeat_age_s
+def _alive(settings: BotSettings, db_settings: DbSettings) -> int:
+    from bot.app import heartbeat_age_s
+    from bot.config import heartbeat_path
 
-    age = heartbeat_age_s(db_settings.data_dir / HEARTBEAT_NAME)
+    age = heartbeat_age_s(heartbeat_path(settings, db_settings))
     if age is None or age > ALIVE_MAX_AGE_S:
         print("palsy-bot: not alive (no fresh heartbeat)", file=sys.stderr)
         return 1
@@ -96,8 +111,13 @@ def _alive(db_settings: DbSettings) -> int:
 def _check(
     services: Services, settings: BotSettings, db_settings: DbSettings, new_pepper: bool
 ) -> int:
+    from db.pseudonym import PepperMismatch
+
     try:
-        services.results.replay()  # applies migrations first
+        services.results.replay()  # applies migrations and checks the pepper first
+    except PepperMismatch as exc:
+        print(f"palsy-bot: configuration error: PALSY_PEPPER: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except Exception as exc:
         print(f"palsy-bot: database not usable: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -23,9 +24,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import LANGUAGES, BotSettings
-from bot.handlers import choices, commands, errors, exam, first_contact, media, onset
-from bot.ratelimit import RateLimiter
+from bot import callbacks
+from bot.callbacks import Buttons
+from bot.config import LANGUAGES, BotSettings, heartbeat_path
+from bot.handlers import buttons, commands, errors, exam, first_contact, media, onset
+from bot.ratelimit import SharedRateLimiter
 from bot.screening import ScreenerLike, ScreeningService
 from bot.services import SERVICES_KEY, Services
 from db.log import ResultLog
@@ -45,9 +48,18 @@ COMMANDS = {
     "forget": commands.forget,
     "cancel": exam.cancel,
 }
-HEARTBEAT_NAME = "heartbeat"
+# Every kind of button (bot.callbacks) -> its handler.
+BUTTONS: dict[type[callbacks.Payload], buttons.Route] = {
+    callbacks.Onset: onset.onset_answer,
+    callbacks.ExamGo: exam.button,
+    callbacks.ExamSkip: exam.button,
+    callbacks.Language: commands.language_chosen,
+    callbacks.WhoFor: first_contact.who_chosen,
+    callbacks.Forget: commands.forget_chosen,
+}
 HEARTBEAT_EVERY_S = 30.0
 PURGE_EVERY_S = 24 * 3600.0
+SWEEP_EVERY_S = 600.0  # rate-limit windows, "once" marks, pending onset answers
 _TASK_KEY = "palsy_maintenance"
 
 
@@ -100,17 +112,28 @@ def load_screener(settings: BotSettings) -> ScreenerLike:
 
 
 def create_services(
-    settings: BotSettings, db_settings: DbSettings, screener: ScreenerLike | None = None
+    settings: BotSettings,
+    db_settings: DbSettings,
+    screener: ScreenerLike | None = None,
+    results: ResultLog | None = None,
 ) -> Services:
-    """Everything the handlers need. Raises ConfigError (bot or db) for unusable settings."""
+    """Everything the handlers need (`results`: a result log of the caller's, e.g. with fast
+    retries in tests). Raises ConfigError (bot or db) for unusable settings, and PepperMismatch
+    when the pepper is missing for a database that had one."""
+    results = results or ResultLog(db_settings)
+    pepper = results.open_pepper()  # the first start against a new database may create it
     return Services(
         settings=settings,
         screening=ScreeningService(screener or load_screener(settings), settings.screen_workers),
-        results=ResultLog(db_settings),
-        pseudonyms=Pseudonymizer.from_settings(db_settings),
-        limiter=RateLimiter(settings.rate_limit_photos, settings.rate_limit_window_s),
+        results=results,
+        pseudonyms=Pseudonymizer(None if db_settings.anonymous else pepper),
+        # Anonymous without a pepper: a key of this process (its buttons end with it).
+        buttons=Buttons.from_pepper(pepper or secrets.token_bytes(32)),
+        limiter=SharedRateLimiter(
+            results, settings.rate_limit_photos, settings.rate_limit_window_s
+        ),
         retention_days=db_settings.retention_days,
-        heartbeat=db_settings.data_dir / HEARTBEAT_NAME,
+        heartbeat=heartbeat_path(settings, db_settings),
     )
 
 
@@ -132,14 +155,7 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
     # Order matters: commands, then buttons, then photos and documents, then the hint.
     for name, callback in COMMANDS.items():
         app.add_handler(CommandHandler(name, callback, filters=private))
-    for callback, prefix in (
-        (onset.onset_answer, onset.PREFIX),
-        (exam.button, exam.PREFIX),
-        (commands.language_chosen, choices.LANGUAGE_PREFIX),
-        (first_contact.who_chosen, choices.WHO_PREFIX),
-        (commands.forget_chosen, commands.FORGET_PREFIX),
-    ):
-        app.add_handler(CallbackQueryHandler(callback, pattern=f"^{prefix}"))
+    app.add_handler(CallbackQueryHandler(buttons.dispatcher(BUTTONS)))
     app.add_handler(MessageHandler(private & filters.PHOTO, media.photo))
     app.add_handler(MessageHandler(private & filters.Document.ALL, media.document))
     app.add_handler(MessageHandler(private, media.not_a_photo))
@@ -184,13 +200,26 @@ async def _purge(services: Services) -> None:
     log.info("purged %d screening(s) older than %d days", purged, days)
 
 
+async def _sweep(services: Services) -> None:
+    """Drop shared state past its use; a database that is down is tried again next time."""
+    idle = timedelta(seconds=services.settings.rate_limit_window_s)
+    try:
+        await asyncio.to_thread(services.results.sweep, idle)
+    except Exception as exc:
+        log.warning("sweep failed: %s", type(exc).__name__)
+
+
 async def _maintenance(services: Services) -> None:
-    """Heartbeat for `palsy-bot --alive`, and the daily purge (the first ran at start)."""
-    last_purge = time.monotonic()
+    """Heartbeat for `palsy-bot --alive`, the sweep of short-lived shared state, and the
+    daily purge (the first ran at start)."""
+    last_purge = last_sweep = time.monotonic()
     while True:
         with contextlib.suppress(OSError):
             services.heartbeat.parent.mkdir(parents=True, exist_ok=True)
             services.heartbeat.touch()
+        if time.monotonic() - last_sweep >= SWEEP_EVERY_S:
+            last_sweep = time.monotonic()
+            await _sweep(services)
         if time.monotonic() - last_purge >= PURGE_EVERY_S:
             last_purge = time.monotonic()
             await _purge(services)

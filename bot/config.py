@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from db.settings import ConfigError
+from db.settings import ConfigError, DbSettings
 from model.face.decode import DecodeLimits
 
 # One catalog file per language: adding bot/locales/<code>.json adds the language.
@@ -24,7 +24,10 @@ _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{10,}$")
 TOKEN_EXAMPLE = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 TOKEN_SHAPE = "<digits>:<10 or more of A-Z a-z 0-9 _ ->"
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{1,18}$")
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# In webhook mode the secret is all that tells Telegram's updates from forged ones: long and
+# random (Telegram allows 1-256 characters of this set; we ask for at least 32).
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+SECRET_HOW = 'make one with: python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 # One ConfigError for the whole bot: db's, so `palsy-bot` catches one type.
@@ -61,6 +64,8 @@ class BotSettings:
     # The Bot API's getFile refuses larger files; the decoder's own limit is the same 20 MiB.
     max_download_bytes: int = DecodeLimits().max_bytes
     webhook: WebhookSettings | None = None
+    # None: `<data dir>/heartbeat`. Replicas that share a data directory each need their own.
+    heartbeat_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BotSettings:
@@ -91,7 +96,18 @@ class BotSettings:
                 "PALSY_CONCURRENT_UPDATES", defaults.concurrent_updates, 1, 4096
             ),
             webhook=r.webhook(),
+            heartbeat_file=r.path("PALSY_HEARTBEAT_FILE"),
         )
+
+
+HEARTBEAT_NAME = "heartbeat"
+
+
+def heartbeat_path(settings: BotSettings, db_settings: DbSettings) -> Path:
+    """PALSY_HEARTBEAT_FILE, else `<data dir>/heartbeat`. Replicas sharing a data directory
+    need one each (the image puts it in the container's own /tmp): else one live replica
+    would make a hung one look healthy."""
+    return settings.heartbeat_file or db_settings.data_dir / HEARTBEAT_NAME
 
 
 def load_dotenv_file(path: Path | str = ".env") -> None:
@@ -180,6 +196,10 @@ class _Reader:
             raise ConfigError(name, f"must be between {low} and {high}, not {value}")
         return value
 
+    def path(self, name: str) -> Path | None:
+        raw = self.get(name)
+        return None if raw is None else Path(raw).expanduser()
+
     def existing_file(self, name: str) -> Path | None:
         raw = self.get(name)
         if raw is None:
@@ -199,7 +219,12 @@ class _Reader:
         if secret is None:
             raise ConfigError("PALSY_WEBHOOK_SECRET", "required when PALSY_WEBHOOK_URL is set")
         if not _SECRET.match(secret):
-            raise ConfigError("PALSY_WEBHOOK_SECRET", "use 1-256 characters A-Z a-z 0-9 _ -")
+            raise ConfigError(
+                "PALSY_WEBHOOK_SECRET",
+                f"use 32-256 characters A-Z a-z 0-9 _ - (got {len(secret)}, "
+                f"{'some not allowed' if re.search(r'[^A-Za-z0-9_-]', secret) else 'all allowed'});"
+                f" {SECRET_HOW}",
+            )
         return WebhookSettings(
             url=url,
             listen=self.get("PALSY_WEBHOOK_LISTEN") or "0.0.0.0",

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import engine_for
 from db.log import ResultLog
 from db.migrate import current_revision, head_revision, upgrade
-from db.pseudonym import Pseudonymizer
+from db.pseudonym import PepperMismatch, Pseudonymizer, fingerprint, load_pepper, mismatch
 from db.reports import write_exam_stats_csv, write_export, write_stats_csv
 from db.settings import ConfigError, DbSettings
 from db.store import (
@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     except ConfigError as exc:
         print(f"{PROG}: configuration error: {exc}", file=sys.stderr)
         return 2
+    except PepperMismatch as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
     except StoreUnavailable as exc:
         print(f"{PROG}: database unavailable: {exc}", file=sys.stderr)
         return 1
@@ -102,6 +105,7 @@ def _run(args: argparse.Namespace, settings: DbSettings, out: TextIO) -> int:
             print(f"database at revision {head_revision()}", file=sys.stderr)
             return 0
         _require_head(engine)
+        _check_pepper(settings, engine)
         if args.command == "stats" and args.exams:
             write_exam_stats_csv(_database_call(Store(engine).exam_week_counts), out)
         elif args.command == "stats":
@@ -145,14 +149,28 @@ def _require_head(engine: Engine) -> None:
         )
 
 
+def _check_pepper(settings: DbSettings, engine: Engine) -> None:
+    """A pepper that is here must be the database's (else `forget` would find nothing and
+    say so as if all were well). Only checked: palsy-db never creates or records a pepper."""
+    pepper = None if settings.anonymous else load_pepper(settings)
+    if pepper is None:
+        return
+    stored = _database_call(Store(engine).pepper_fingerprint)
+    if stored is not None and stored != fingerprint(pepper):
+        where = engine.url.render_as_string(hide_password=True)
+        raise mismatch(stored, fingerprint(pepper), where)
+
+
 def _erase(args: argparse.Namespace, settings: DbSettings, engine: Engine) -> int:
     # Through ResultLog: it replays the spool first, so no spooled record escapes erasure.
     log = ResultLog(settings, engine=engine, migrate=False)
     if args.command == "forget":
         pseudonymizer = Pseudonymizer.from_settings(settings)
-        if pseudonymizer.anonymous:
+        pepper_print = pseudonymizer.fingerprint
+        if pepper_print is None:
             print("anonymous mode: no record is linked to a user", file=sys.stderr)
             return 0
+        log.expect_pepper(pepper_print, record=False)  # checked before anything is erased
         count = log.forget(pseudonymizer.of(args.telegram_id))
         print(f"erased {count} screening(s) and any preferences of that user", file=sys.stderr)
     else:

@@ -23,7 +23,11 @@ def make_engine(url: URL, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
     elif url.get_backend_name() == "postgresql":
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
     try:
-        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        # hide_parameters: a database error message never carries a value (a pseudonym) into
+        # the log.
+        engine = create_engine(
+            url, connect_args=connect_args, pool_pre_ping=True, hide_parameters=True
+        )
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigError("DATABASE_URL", f"unusable database URL: {exc}") from None
     except ImportError as exc:

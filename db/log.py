@@ -12,20 +12,21 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
-from typing import Final
+from datetime import datetime, timedelta
+from typing import Any, Final, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.engine import engine_for
 from db.migrate import upgrade
-from db.records import ExamRecord, ExamState, OnsetAnswer, ScreeningRecord, utc_now
-from db.settings import DbSettings
+from db.pseudonym import create_pepper, fingerprint, load_pepper, mismatch
+from db.records import ExamEnd, ExamRecord, ExamState, OnsetAnswer, ScreeningRecord, utc_now
+from db.settings import ConfigError, DbSettings
 from db.spool import Op, Spool
-from db.store import Store, StoreUnavailable, describe_error, is_permanent
+from db.store import Owned, Store, StoreUnavailable, describe_error, is_permanent
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ _STOP: Final = _Signal("stop")
 _WAKE: Final = _Signal("wake")  # flush(): try the database now, even while it is down
 
 _Item = Op | _Signal
+T = TypeVar("T")
 
 
 class ResultLog:
@@ -72,6 +74,11 @@ class ResultLog:
         self._stopping = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
+        # The pepper's fingerprint this log writes under (None: not checked, e.g. anonymous),
+        # and whether to record it in a database that has none yet.
+        self._fingerprint: str | None = None
+        self._record_fingerprint = False
+        self._pepper_checked = False
 
     # --- lifecycle ---
 
@@ -108,9 +115,15 @@ class ResultLog:
         """Queue one screening for writing; returns at once."""
         self._enqueue(record)
 
-    def record_onset(self, screening_id: str, sudden: bool, tier: str) -> None:
-        """Queue the user's onset answer (and the tier it leads to) for a logged screening."""
-        self._enqueue(OnsetAnswer(screening_id, sudden, tier))
+    def record_onset(self, answer: OnsetAnswer) -> None:
+        """Queue a person's onset answer about their screening or exam (applied to the row's
+        stored tier, only if the row is theirs; kept pending until the row is written)."""
+        self._enqueue(answer)
+
+    def submit_exam_end(self, state: ExamState, exam: ExamRecord) -> None:
+        """Queue a finished exam that `end_exam` could not write (database down): it is
+        written, with its steps, like any queued row."""
+        self._enqueue(ExamEnd.of(state, exam))
 
     def _enqueue(self, op: Op) -> None:
         if self._closed:
@@ -152,7 +165,8 @@ class ResultLog:
         """Erase all screenings and preferences of `pseudonym`; returns screenings erased.
 
         Anonymous mode (pseudonym None) stores no user link: nothing to erase, returns 0.
-        Ops still queued or spooled are written first, so none of them outlives the erasure.
+        Ops still queued or spooled here are written first; what other replicas still hold
+        is dropped when they write it (the tombstone, see Store.forget).
         Raises StoreUnavailable when the database is down.
         """
         if pseudonym is None:
@@ -163,12 +177,43 @@ class ResultLog:
             return self.store.forget(pseudonym)
 
     def purge(self, older_than: timedelta | None = None) -> int:
-        """Delete screenings and exams older than `older_than` (default: the retention
-        setting), and end exams left unfinished (db.records.EXAM_TTL)."""
+        """Delete screenings, exams, preferences, tombstones and refused spool lines older than
+        `older_than` (default: the retention setting), and end exams left unfinished
+        (db.records.EXAM_TTL)."""
         age = older_than if older_than is not None else timedelta(self.settings.retention_days)
         with self._database():
             self.store.expire_exams(utc_now())
-            return self.store.purge(utc_now() - age)
+            purged = self.store.purge(utc_now() - age)
+        try:
+            self.spool.purge_rejected(utc_now() - age)
+        except OSError as exc:
+            log.warning("result log: cannot purge %s: %s", self.spool.rejected_path, exc)
+        return purged
+
+    def sweep(self, idle: timedelta) -> None:
+        """Drop rate-limit windows idle for `idle` and ended "once" marks; settle pending
+        onset answers. Raises StoreUnavailable when the database is down."""
+        with self._database():
+            self.store.sweep(utc_now(), idle)
+
+    # State shared by replicas (each raises StoreUnavailable when the database is down).
+
+    def owner_of(self, record_id: str) -> Owned | None:
+        """See Store.owner_of."""
+        with self._database():
+            return self.store.owner_of(record_id)
+
+    def update_window(
+        self, key: str, now: datetime, change: Callable[[dict[str, Any] | None], tuple[Any, T]]
+    ) -> T:
+        """See Store.update_window."""
+        with self._database():
+            return self.store.update_window(key, now, change)
+
+    def first_time(self, key: str, keep: timedelta) -> bool:
+        """See Store.first_time."""
+        with self._database():
+            return self.store.first_time(key, utc_now(), keep)
 
     # Exams in progress: read and written at once (not queued), so that any replica sees the
     # step a person is at. Each raises StoreUnavailable when the database is down.
@@ -188,15 +233,16 @@ class ResultLog:
             return self.store.end_exam(state, exam)
 
     def get_language(self, pseudonym: str | None) -> str | None:
-        """The stored language, or None (unknown, anonymous, or database down: logged)."""
+        """The stored language, or None (never chosen, or anonymous). Raises StoreUnavailable
+        when the database is down."""
         if pseudonym is None:
             return None
         # A plain read: no write lock, so a slow write never delays a reply's language.
         try:
+            self._ensure_schema()
             return self.store.get_language(pseudonym)
         except SQLAlchemyError as exc:
-            log.warning("result log: language preference unavailable (%s)", describe_error(exc))
-            return None
+            raise StoreUnavailable(describe_error(exc)) from exc
 
     def set_language(self, pseudonym: str | None, language: str) -> None:
         """Store the language; no-op when anonymous. Raises StoreUnavailable when down."""
@@ -222,12 +268,62 @@ class ResultLog:
                 raise StoreUnavailable(describe_error(exc)) from exc
 
     def _prepare(self) -> int:
-        """Apply migrations once and replay the spool; returns ops replayed."""
+        """Apply migrations once, check the pepper once, replay the spool; returns ops
+        replayed. Raises PepperMismatch (a StoreUnavailable) for a database of another pepper:
+        nothing is written to it, the spool keeps it all."""
+        self._ensure_schema()
+        if self._fingerprint is not None and not self._pepper_checked:
+            if self._record_fingerprint:
+                stored: str | None = self.store.record_fingerprint(self._fingerprint)
+            else:
+                stored = self.store.pepper_fingerprint()
+                if stored is None:
+                    log.warning("the database holds no pepper fingerprint yet: not checked")
+            if stored is not None and stored != self._fingerprint:
+                raise mismatch(stored, self._fingerprint, self._where())
+            self._pepper_checked = True
+        return self.store.replay(self.spool) if self.spool.has_ops() else 0
+
+    def _ensure_schema(self) -> None:
         if not self._schema_ready:
             if self._migrate:
                 upgrade(self.engine)
             self._schema_ready = True
-        return self.store.replay(self.spool) if self.spool.has_ops() else 0
+
+    def _where(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # --- the pepper ---
+
+    def expect_pepper(self, pepper_fingerprint: str, *, record: bool) -> None:
+        """Write only to a database of this pepper: checked before the first write or read,
+        and recorded there when it has none yet (`record`; palsy-db only checks)."""
+        self._fingerprint, self._record_fingerprint = pepper_fingerprint, record
+        self._pepper_checked = False
+
+    def open_pepper(self) -> bytes | None:
+        """The bot's pepper (None: anonymous, and none set). Creates one only when the
+        database has never had one; a missing pepper for a database that had one raises
+        PepperMismatch, and so does another pepper (at the first database access)."""
+        pepper = load_pepper(self.settings)
+        if self.settings.anonymous:
+            return pepper  # only signs buttons: no pseudonym, nothing to check
+        if pepper is None:
+            try:
+                with self._db_lock:
+                    self._ensure_schema()
+                    stored = self.store.pepper_fingerprint()
+            except SQLAlchemyError as exc:
+                raise ConfigError(
+                    "PALSY_PEPPER",
+                    "no pepper yet, and the database cannot be reached to check that it never "
+                    f"had one ({describe_error(exc)}); start again once it is up",
+                ) from None
+            if stored is not None:
+                raise mismatch(stored, None, self._where())
+            pepper = create_pepper(self.settings)
+        self.expect_pepper(fingerprint(pepper), record=True)
+        return pepper
 
     # --- the writer thread ---
 
@@ -280,6 +376,9 @@ class ResultLog:
                 return True
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("result log: write attempt %d failed: %s", attempt, describe_error(exc))
+            except StoreUnavailable as exc:  # another pepper's database: never written to
+                log.error("result log: not written: %s", exc)
+                return False
             except Exception:
                 # A bug must not kill the writer: the ops go to the spool, kept for replay.
                 log.exception("result log: unexpected error while writing")

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -100,9 +101,11 @@ class Screening(Base):
 
 
 class UserPref(Base):
-    """Per-user preferences, keyed by pseudonym; /forget deletes them with the screenings."""
+    """Per-user preferences, keyed by pseudonym; /forget deletes them with the screenings, and
+    the retention purge those not changed for PALSY_RETENTION_DAYS."""
 
     __tablename__ = "user_prefs"
+    __table_args__ = (Index("ix_user_prefs_updated_at", "updated_at"),)
 
     pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
     language: Mapped[str] = mapped_column(String(LOCALE_LEN))
@@ -148,3 +151,63 @@ class ExamStateRow(Base):
     taken: Mapped[int] = mapped_column(Integer)  # photos taken (a count)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DbMeta(Base):
+    """Facts about the database itself: the pepper's fingerprint (db.pseudonym.fingerprint),
+    so that a bot or palsy-db with another pepper refuses to start instead of splitting rows."""
+
+    __tablename__ = "db_meta"
+
+    key: Mapped[str] = mapped_column(String(SHORT_LEN), primary_key=True)
+    value: Mapped[str] = mapped_column(String(NAME_LEN))
+
+
+class PendingOnset(Base):
+    """An onset answer that arrived before its screening or exam row (another replica still
+    held it): applied when the row is written, if the row is the same person's."""
+
+    __tablename__ = "pending_onsets"
+    __table_args__ = (Index("ix_pending_onsets_answered_at", "answered_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)  # the row it is about
+    pseudonym: Mapped[str | None] = mapped_column(String(PSEUDONYM_LEN))
+    sudden: Mapped[bool] = mapped_column(Boolean)
+    # The row's stored tier -> its tier after this answer (db.records.OnsetAnswer).
+    tiers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    answered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Tombstone(Base):
+    """A /forget: rows of this pseudonym made before `forgotten_at` that any replica writes
+    later are dropped. Kept for PALSY_RETENTION_DAYS (older rows are purged anyway)."""
+
+    __tablename__ = "tombstones"
+    __table_args__ = (Index("ix_tombstones_forgotten_at", "forgotten_at"),)
+
+    pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
+    forgotten_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RateLimitRow(Base):
+    """One person's rate-limit window, shared by every replica: the times of the checks in
+    the window (JSON). Updated by compare-and-set on `version`; idle rows are swept."""
+
+    __tablename__ = "rate_limits"
+    __table_args__ = (Index("ix_rate_limits_updated_at", "updated_at"),)
+
+    key: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OnceMark(Base):
+    """Marks of something done once, shared by replicas (an album's onset question, the
+    language offer), under a keyed hash; each ends at `expires_at` and is swept."""
+
+    __tablename__ = "once_marks"
+    __table_args__ = (Index("ix_once_marks_expires_at", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -94,18 +94,57 @@ class ScreeningRecord:
 
 @dataclass(frozen=True)
 class OnsetAnswer:
-    """The user's "did it start suddenly?" answer, which arrives after the row was written."""
+    """A person's "did it start suddenly?" answer about one of their screenings or exams
+    (`screening_id`: either id; UUIDs are unique across both).
+
+    Never a tier from a button: `tiers` maps the row's *stored* tier to its tier after this
+    answer (the bot fills it from the answer alone), and it is applied only to a row of the
+    same `pseudonym`. An answer that arrives before its row waits in `pending_onsets`.
+    """
 
     screening_id: str
+    pseudonym: str | None
     sudden: bool
-    tier: str
+    tiers: dict[str, str]
+    answered_at: datetime = field(default_factory=utc_now)
 
     def __post_init__(self) -> None:
         uuid.UUID(self.screening_id)
+        _check_pseudonym(self.pseudonym)
         if not isinstance(self.sudden, bool):
             raise ValueError("sudden must be a bool")
-        if not self.tier or len(self.tier) > SHORT_LEN:
-            raise ValueError(f"tier must be 1 to {SHORT_LEN} characters")
+        for before, after in self.tiers.items():
+            for tier in (before, after):
+                if not isinstance(tier, str) or not tier or len(tier) > SHORT_LEN:
+                    raise ValueError(f"tiers must map tiers of 1 to {SHORT_LEN} characters")
+        if self.answered_at.tzinfo is None:
+            raise ValueError("answered_at must be timezone-aware (UTC)")
+
+    def tier_after(self, stored: str) -> str:
+        """The tier of a row whose stored tier is `stored`, once this answer is applied."""
+        return self.tiers.get(stored, stored)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.screening_id,
+            "pseudonym": self.pseudonym,
+            "sudden": self.sudden,
+            "tiers": self.tiers,
+            "answered_at": self.answered_at.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OnsetAnswer:
+        if "tiers" not in data:
+            # Written before answers carried their owner (a tier from the button): not trusted.
+            raise ValueError("an onset answer without its owner (older format)")
+        return cls(
+            data["id"],
+            data["pseudonym"],
+            data["sudden"],
+            dict(data["tiers"]),
+            datetime.fromisoformat(data["answered_at"]),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +176,19 @@ class ExamRecord:
         _check_pseudonym(self.pseudonym)
         _check_lengths(self, _EXAM_LIMITS)
         _check_json_numbers("movement", self.movement)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for name in ("started_at", "created_at"):
+            out[name] = getattr(self, name).isoformat()
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExamRecord:
+        values = dict(data)
+        for name in ("started_at", "created_at"):
+            values[name] = datetime.fromisoformat(values[name])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -185,6 +237,31 @@ class ExamState:
             name: ExamStep(ScreeningRecord.from_json(step["record"]), step["measures"])
             for name, step in data.items()
         }
+
+
+@dataclass(frozen=True)
+class ExamEnd:
+    """A finished exam to write when the database could not take it at once (spooled like a
+    screening): its state is deleted, the exam row written (over an "expired" row that another
+    replica wrote meanwhile) and its steps linked. Idempotent."""
+
+    key: str  # ExamState.key
+    exam: ExamRecord
+    steps: tuple[ScreeningRecord, ...]
+
+    @classmethod
+    def of(cls, state: ExamState, exam: ExamRecord) -> ExamEnd:
+        steps = tuple(replace(step.record, exam_id=exam.id) for step in state.steps.values())
+        return cls(state.key, exam, steps)
+
+    def to_json(self) -> dict[str, Any]:
+        steps = [step.to_json() for step in self.steps]
+        return {"key": self.key, "exam": self.exam.to_json(), "steps": steps}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExamEnd:
+        steps = tuple(ScreeningRecord.from_json(step) for step in data["steps"])
+        return cls(data["key"], ExamRecord.from_json(data["exam"]), steps)
 
 
 def _check_pseudonym(pseudonym: str | None) -> None:

@@ -2,7 +2,9 @@
 
 One operation per line. Appends and replays hold an exclusive lock (thread and `flock`),
 so replicas sharing a data directory never interleave. Replay is idempotent (see db.store),
-so a crash between replaying and truncating gives exactly-once, not twice.
+so a crash between replaying and truncating gives exactly-once, not twice. Ops the database
+refuses for good go to `<spool>.rejected`, each line with the time it was refused, and are
+dropped from there after the retention period (`purge_rejected`).
 """
 
 from __future__ import annotations
@@ -14,27 +16,33 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from db.records import OnsetAnswer, ScreeningRecord
+from db.records import ExamEnd, OnsetAnswer, ScreeningRecord, utc_now
 
 log = logging.getLogger(__name__)
 
-Op = ScreeningRecord | OnsetAnswer
+Op = ScreeningRecord | OnsetAnswer | ExamEnd
+REJECTED_AT = "rejected_at"  # the time a line went to the rejected file (retention)
 
 
 def op_to_json(op: Op) -> dict[str, Any]:
     if isinstance(op, ScreeningRecord):
         return {"op": "screening", "record": op.to_json()}
-    return {"op": "onset", "id": op.screening_id, "sudden": op.sudden, "tier": op.tier}
+    if isinstance(op, ExamEnd):
+        return {"op": "exam_end", **op.to_json()}
+    return {"op": "onset", **op.to_json()}
 
 
 def op_from_json(data: dict[str, Any]) -> Op:
     if data["op"] == "screening":
         return ScreeningRecord.from_json(data["record"])
     if data["op"] == "onset":
-        return OnsetAnswer(data["id"], data["sudden"], data["tier"])
+        return OnsetAnswer.from_json(data)
+    if data["op"] == "exam_end":
+        return ExamEnd.from_json(data)
     raise ValueError(f"unknown spool op {data['op']!r}")
 
 
@@ -102,7 +110,7 @@ class Spool:
                     )
                     bad.append(line)
             if bad:
-                _append_lines(self.rejected_path, bad)
+                _append_lines(self.rejected_path, [_stamped(line) for line in bad])
             return ops
 
     def clear(self) -> None:
@@ -119,8 +127,46 @@ class Spool:
             why,
             self.rejected_path,
         )
+        at = utc_now().isoformat()
+        lines = [json.dumps({**op_to_json(op), REJECTED_AT: at}) for op in ops]
         with self.locked():
-            _append_lines(self.rejected_path, [json.dumps(op_to_json(op)) for op in ops])
+            _append_lines(self.rejected_path, lines)
+
+    def purge_rejected(self, before: datetime) -> int:
+        """Drop rejected lines refused before `before` (lines without a time count from the
+        file's last change); returns lines dropped. The file is replaced atomically."""
+        with self.locked():
+            try:
+                text = self.rejected_path.read_text(encoding="utf-8")
+                changed = datetime.fromtimestamp(self.rejected_path.stat().st_mtime, UTC)
+            except FileNotFoundError:
+                return 0
+            lines = [line for line in text.splitlines() if line.strip()]
+            kept = [line for line in lines if _rejected_at(line, changed) >= before]
+            if len(kept) == len(lines):
+                return 0
+            temporary = self.rejected_path.with_name(self.rejected_path.name + ".tmp")
+            temporary.unlink(missing_ok=True)
+            if kept:
+                _append_lines(temporary, kept)
+                os.replace(temporary, self.rejected_path)
+            else:
+                self.rejected_path.unlink()
+            _fsync_dir(self.rejected_path.parent)
+            return len(lines) - len(kept)
+
+
+def _stamped(line: str) -> str:
+    """An unreadable spool line, kept as text with the time it was refused."""
+    return json.dumps({"unreadable": line, REJECTED_AT: utc_now().isoformat()})
+
+
+def _rejected_at(line: str, default: datetime) -> datetime:
+    try:
+        at = datetime.fromisoformat(json.loads(line)[REJECTED_AT])
+    except (ValueError, KeyError, TypeError):
+        return default
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _append_lines(path: Path, lines: Sequence[str]) -> None:

@@ -195,6 +195,13 @@ def error_json(path: Path, reason: str) -> str:
     return json.dumps({"path": str(path), "status": "error", "reason": reason})
 
 
+def read_limited(path: Path, limit: int) -> bytes:
+    """At most `limit` + 1 bytes of `path`: one past the limit is enough to refuse it as too
+    big (TOO_MANY_BYTES), and /dev/zero, a pipe or a huge file never fills the memory."""
+    with path.open("rb") as file:
+        return file.read(limit + 1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.threads < 1:
@@ -222,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 0
     for path in args.images:
         try:
-            data = path.read_bytes()
+            data = read_limited(path, screener.limits.max_bytes)
         except OSError as exc:
             why = f"cannot read {path}: {exc.strerror or exc}"
             print(f"palsy-check: {why}", file=sys.stderr)
@@ -243,7 +250,7 @@ def _exam(screener: Screener, args: argparse.Namespace) -> int:
         print("palsy-check: --exam takes REST SMILE [BROWS]", file=sys.stderr)
         return 2
     try:
-        photos = [p.read_bytes() for p in args.images]
+        photos = [read_limited(p, screener.limits.max_bytes) for p in args.images]
     except OSError as exc:
         print(f"palsy-check: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2

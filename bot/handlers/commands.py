@@ -7,24 +7,23 @@ import asyncio
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.ext import ContextTypes
 
-from bot.handlers import first_contact
-from bot.handlers.choices import (
+from bot.callbacks import (
+    FORGET_ALL,
+    FORGET_NOTHING,
+    FORGET_RESULTS,
     FROM_MENU,
     FROM_START,
     FROM_WHO,
-    language_buttons,
-    language_name,
-    parse_language,
+    Forget,
+    Language,
 )
+from bot.config import LANGUAGES
+from bot.handlers import first_contact
+from bot.handlers.choices import language_buttons, language_name
 from bot.handlers.parts import changed, message_of, query_of, user_of
 from bot.i18n import Texts
 from bot.services import Services, services
 from db.store import StoreUnavailable
-
-FORGET_PREFIX = "forget:"
-FORGET_YES = FORGET_PREFIX + "yes"  # results only; a chosen language stays
-FORGET_ALL = FORGET_PREFIX + "all"  # results and the language choice
-FORGET_NO = FORGET_PREFIX + "no"
 
 
 async def _texts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Texts:
@@ -49,10 +48,11 @@ def help_text(t: Texts) -> str:
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc, user, message = services(context), user_of(update), message_of(update)
     t = await svc.user_texts(user)
-    await message.reply_html(start_text(t), reply_markup=language_buttons(FROM_START))
-    svc.first_contact(user)  # the languages are under /start: not offered again
+    markup = language_buttons(svc.buttons, user.id, FROM_START)
+    await message.reply_html(start_text(t), reply_markup=markup)
+    await svc.first_contact(user)  # the languages are under /start: not offered again
     if svc.asks_who(user):
-        text, markup = first_contact.question(t, ask_who=True, offer_language=False)
+        text, markup = first_contact.question(svc, user.id, t, ask_who=True, offer_language=False)
         await message.reply_html(text, reply_markup=markup, do_quote=False)
 
 
@@ -68,9 +68,8 @@ async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     t = await _texts(update, context)
-    await message_of(update).reply_html(
-        t("language.choose"), reply_markup=language_buttons(FROM_MENU)
-    )
+    markup = language_buttons(services(context).buttons, user_of(update).id, FROM_MENU)
+    await message_of(update).reply_html(t("language.choose"), reply_markup=markup)
 
 
 async def _store_language(svc: Services, user: User, code: str | None) -> None:
@@ -84,15 +83,17 @@ async def _store_language(svc: Services, user: User, code: str | None) -> None:
     svc.remember_language(user, code)
 
 
-async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language_chosen(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, press: Language
+) -> None:
     """The language is stored, the buttons' message follows it, and the last answer is said
     again in it (a first answer in a language the person cannot read is no answer)."""
     query = query_of(update)
     await query.answer()
-    chosen = parse_language(query.data or "")
-    if chosen is None or not isinstance(query.message, Message):
+    # A catalog removed since the button was sent: nothing to switch to.
+    if press.code not in LANGUAGES or not isinstance(query.message, Message):
         return
-    code, where = chosen
+    code, where = press.code, press.where
     svc, user, chat_id = services(context), query.from_user, query.message.chat.id
     await _store_language(svc, user, code)
     t = svc.texts(code, svc.who(user))
@@ -107,7 +108,9 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             return
     else:
         if where == FROM_WHO and svc.who(user) is None:  # the question stays, in the new language
-            text, markup = first_contact.question(t, ask_who=True, offer_language=False)
+            text, markup = first_contact.question(
+                svc, user.id, t, ask_who=True, offer_language=False
+            )
             edit = query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
         else:  # under a reply: the reply stays as it is, its buttons go
             edit = query.edit_message_reply_markup(None)
@@ -125,28 +128,28 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if svc.pseudonym(user) is None:
         await message_of(update).reply_html(t("forget.anonymous"))
         return
-    keep_or_not = [(t("forget.yes"), FORGET_YES)]
+    keep_or_not = [(t("forget.yes"), FORGET_RESULTS)]
     if svc.chosen_language(user) is not None:
         keep_or_not.append((t("forget.all"), FORGET_ALL))
     buttons = [
-        InlineKeyboardButton(label, callback_data=data)
-        for label, data in (*keep_or_not, (t("forget.no"), FORGET_NO))
+        InlineKeyboardButton(label, callback_data=svc.buttons.data(user.id, Forget(choice)))
+        for label, choice in (*keep_or_not, (t("forget.no"), FORGET_NOTHING))
     ]
     await message_of(update).reply_html(
         t("forget.confirm"), reply_markup=InlineKeyboardMarkup([buttons])
     )
 
 
-async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, press: Forget) -> None:
     query = query_of(update)
     svc = services(context)
     user = query.from_user
     t = await svc.user_texts(user)
     await query.answer()
-    if query.data not in (FORGET_YES, FORGET_ALL):
+    if press.choice == FORGET_NOTHING:
         await changed(query.edit_message_text(t("forget.cancelled"), parse_mode="HTML"))
         return
-    kept = svc.chosen_language(user) if query.data == FORGET_YES else None
+    kept = svc.chosen_language(user) if press.choice == FORGET_RESULTS else None
     try:
         count = await asyncio.to_thread(svc.results.forget, svc.pseudonym(user))
     except StoreUnavailable:
@@ -157,6 +160,6 @@ async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     lines = [t("forget.done", count=count)]
     if kept is not None:
         lines.append(t("forget.kept", language=language_name(kept)))
-    elif query.data == FORGET_ALL:
+    elif press.choice == FORGET_ALL:
         lines.append(t("forget.language_gone"))
     await changed(query.edit_message_text(" ".join(lines), parse_mode="HTML"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, cast
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
@@ -20,6 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.callbacks import ExamGo, ExamSkip
 from bot.examples import example_png
 from bot.handlers import onset
 from bot.handlers.limit import refused
@@ -35,30 +37,32 @@ from model.result import ScreeningResult
 
 log = logging.getLogger(__name__)
 
-PREFIX = "exam:"
-GO = PREFIX + "go:"  # + the offer's exam id (hex): take the closer check
-SKIP = PREFIX + "skip:"  # + exam id (hex): no brow step
 NEXT = {"rest": "smile", "smile": "brows"}
-# Photos of one exam count as one check; past this many (retakes) each counts again.
-MAX_FREE_PHOTOS = 10
+# Photos of one exam count as one check: its steps and two retakes; past that each photo
+# counts again (else /cancel and /check again would make one check many screens).
+MAX_FREE_PHOTOS = 5
 
 
 # --- state in the database ------------------------------------------------------------------
 
 
 async def _load(svc: Services, user: User) -> ExamState | None:
-    return await asyncio.to_thread(svc.results.exam_state, svc.exam_key(user))
+    return await asyncio.to_thread(svc.results.exam_state, svc.user_key(user))
 
 
 async def _save(svc: Services, state: ExamState, expect: str | None = None) -> bool:
+    """Compare-and-set (db.store.Store.put_exam_state): False when another replica or
+    message got there first."""
     return await asyncio.to_thread(svc.results.put_exam_state, state, expect)
 
 
-async def _end(svc: Services, state: ExamState, record: ExamRecord | None) -> None:
+async def _end(svc: Services, state: ExamState, record: ExamRecord | None) -> bool:
+    """End an exam nobody finished (expired, cancelled); False if it was ended elsewhere."""
     try:
-        await asyncio.to_thread(svc.results.end_exam, state, record)
+        return await asyncio.to_thread(svc.results.end_exam, state, record)
     except StoreUnavailable as exc:  # the state expires later; the person has their answer
         log.warning("exam end not stored: %s", exc)
+        return False
 
 
 async def active(svc: Services, user: User, t: Texts, message: Message) -> ExamState | None:
@@ -72,8 +76,8 @@ async def active(svc: Services, user: User, t: Texts, message: Message) -> ExamS
         return None
     now = svc.clock()
     if state.expired(now):
-        await _end(svc, state, expired_record(state, now))
-        if state.waiting != "offer":
+        ended = await _end(svc, state, expired_record(state, now))
+        if ended and state.waiting != "offer":
             await message.reply_html(t("exam.expired"), do_quote=True)
         return None
     return None if state.waiting == "offer" else state
@@ -82,25 +86,23 @@ async def active(svc: Services, user: User, t: Texts, message: Message) -> ExamS
 async def offer(
     svc: Services, user: User, record: ScreeningRecord, step: StepMeasures
 ) -> str | None:
-    """Keep a single photo's measures as a possible resting step; the payload of the button
-    that uses them (None when the database is down: the photo's answer stands alone)."""
+    """Keep a single photo's measures as a possible resting step; the (signed) data of the
+    button that uses them (None when the database is down, or a test began meanwhile on
+    another replica: the photo's answer stands alone)."""
     now = svc.clock()
-    state = ExamState(key=svc.exam_key(user), pseudonym=svc.pseudonym(user), waiting="offer",
+    state = ExamState(key=svc.user_key(user), pseudonym=svc.pseudonym(user), waiting="offer",
                       steps={"rest": ExamStep(record, step.to_dict())},
                       started_at=now, updated_at=now)  # fmt: skip
     try:
-        await _save(svc, state)
+        if not await _save(svc, state):
+            return None
     except StoreUnavailable:
         return None
-    return GO + _hex(state.exam_id)
+    return svc.buttons.data(user.id, ExamGo(state.exam_id))
 
 
 def closer_button(t: Texts, payload: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(t("exam.offer"), callback_data=payload)
-
-
-def _hex(exam_id: str) -> str:
-    return exam_id.replace("-", "")
 
 
 # --- the steps --------------------------------------------------------------------------------
@@ -141,8 +143,10 @@ async def send_step(
             lines = [t(intro), *lines, "", t("emergency.footer")]
         markup = None
         if step == "brows":
-            skip = InlineKeyboardButton(t("exam.skip"), callback_data=SKIP + _hex(state.exam_id))
-            markup = InlineKeyboardMarkup([[skip]])
+            data = svc.buttons.data(chat_id, ExamSkip(state.exam_id))  # a private chat's id
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(t("exam.skip"), callback_data=data)]]
+            )
         await send_picture(bot, chat_id, svc, step, "\n".join(lines), markup)
 
     await say(t)
@@ -159,9 +163,14 @@ async def _begin(svc: Services, user: User, t: Texts, message: Message, bot: Bot
         if old is not None:
             status = "expired" if old.expired(now) else "cancelled"
             await _end(svc, old, expired_record(old, now, status))
-        state = ExamState(key=svc.exam_key(user), pseudonym=svc.pseudonym(user),
+        state = ExamState(key=svc.user_key(user), pseudonym=svc.pseudonym(user),
                           waiting="rest", started_at=now, updated_at=now)  # fmt: skip
-        await _save(svc, state)
+        if not await _save(svc, state):
+            # Another replica started one this moment (a second /check): go on with that one.
+            current = await _load(svc, user)
+            if current is None or current.waiting == "offer":
+                raise StoreUnavailable("the face test keeps changing")
+            state = current
     except StoreUnavailable:
         await message.reply_html(t("exam.unavailable"))
         return
@@ -196,11 +205,14 @@ async def remind(svc: Services, state: ExamState, t: Texts, message: Message) ->
     await message.reply_html("\n".join(lines), do_quote=True)
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The offer's "closer check" and the brow step's "skip"."""
+async def button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, press: ExamGo | ExamSkip
+) -> None:
+    """The offer's "closer check" (that photo becomes the resting step) and the brow step's
+    "skip" (the result from rest and smile)."""
     query = query_of(update)
     await query.answer()
-    svc, user, data = services(context), query.from_user, query.data or ""
+    svc, user = services(context), query.from_user
     if not isinstance(query.message, Message):
         return
     message = query.message
@@ -212,24 +224,34 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await message.reply_html(t("exam.unavailable"))
             return
         now = svc.clock()
-        live = state is not None and not state.expired(now)
-        mine = live and state is not None and _hex(state.exam_id) == data.split(":")[-1]
-        if data.startswith(GO):
-            await changed(query.edit_message_reply_markup(None))
-            if mine and state is not None and state.waiting == "offer":
-                moved = replace(state, waiting="smile", started_at=now, updated_at=now)
+        await changed(query.edit_message_reply_markup(None))
+        live = state if state is not None and _live(state, press.exam_id, now) else None
+        if isinstance(press, ExamGo):
+            if live is not None and live.waiting == "offer":
+                moved = replace(live, waiting="smile", started_at=now, updated_at=now)
                 if await _save(svc, moved, expect="offer"):
                     await send_step(context.bot, message.chat_id, svc, t, moved, "exam.intro_more")
                     return
             # An old button, or the offer expired: the whole test, resting photo first.
             await _begin(svc, user, t, message, context.bot)
-        elif data.startswith(SKIP):
-            await changed(query.edit_message_reply_markup(None))
-            if mine and state is not None and state.waiting == "brows":
-                exam = examine_steps(svc.screening.screener.exam_params, _measures(state.steps))
-                await _finish(svc, t, user, message, state, exam, context.bot)
-            else:  # an old button: its test ended (a tap that silently did nothing confuses)
-                await message.reply_html(t("exam.ended"), do_quote=True)
+        elif (
+            live is None
+            or live.waiting != "brows"
+            or not await _finish(
+                svc, t, user, message, live, _examine(svc, live.steps), context.bot
+            )
+        ):
+            # An old button: its test ended (a tap that silently did nothing confuses).
+            await message.reply_html(t("exam.ended"), do_quote=True)
+
+
+def _examine(svc: Services, steps: dict[str, ExamStep]) -> ExamResult:
+    return examine_steps(svc.screening.screener.exam_params, _measures(steps))
+
+
+def _live(state: ExamState, exam_id: str, now: datetime) -> bool:
+    """The stored state is the exam the button was for, and has not expired."""
+    return state.exam_id == exam_id and not state.expired(now)
 
 
 def _measures(steps: dict[str, ExamStep]) -> dict[str, StepMeasures]:
@@ -244,8 +266,10 @@ async def took(
     state: ExamState,
     taken: tuple[ScreeningResult, StepMeasures | None, ScreeningRecord],
     bot: Bot,
-) -> None:
-    """A photo for the step the exam waits for: retake that step, go on, or finish."""
+) -> bool:
+    """A photo for the step the exam waits for: retake that step, go on, or finish. False when
+    the exam moved on meanwhile (another replica took a photo for this step, or finished it):
+    the caller answers the photo as a single one."""
     result, step, record = taken
     name = state.waiting
     now = svc.clock()
@@ -255,23 +279,25 @@ async def took(
         steps = {**state.steps, name: ExamStep(record, step.to_dict())}
         exam = None
         if name != "rest":
-            exam = examine_steps(svc.screening.screener.exam_params, _measures(steps))
+            exam = _examine(svc, steps)
             reason = exam.reason if exam.status == "rejected" else None
         if exam is not None and exam.status == "ok" and name == "brows":
-            await _finish(svc, t, user, message, replace(moved, steps=steps), exam, bot)
-            return
+            return await _finish(svc, t, user, message, replace(moved, steps=steps), exam, bot)
         if exam is None or exam.status == "ok":
             moved = replace(moved, waiting=NEXT[name], steps=steps)
-            if await _save(svc, moved, expect=name):
-                await _urgent_now(t, message, cast(Step, name), result, exam)
-                await send_step(bot, message.chat_id, svc, t, moved)
-            return
+            if not await _save(svc, moved, expect=name):
+                return False
+            await _urgent_now(t, message, cast(Step, name), result, exam)
+            await send_step(bot, message.chat_id, svc, t, moved)
+            return True
     # Not usable for this step: only this step again, with its tip. The photo is logged as
     # any refused photo is.
+    if not await _save(svc, moved, expect=name):
+        return False
     svc.results.submit(record)
-    await _save(svc, moved, expect=name)
     text = "\n\n".join([render.rejection(t, reason), t(f"exam.step.{name}")])
     await message.reply_html(text, do_quote=True)
+    return True
 
 
 async def _urgent_now(
@@ -302,23 +328,29 @@ async def _finish(
     state: ExamState,
     exam: ExamResult,
     bot: Bot,
-) -> None:
-    """The exam row with its steps, the one combined reply, then the onset question."""
+) -> bool:
+    """The exam row with its steps, the one combined reply, then the onset question. False,
+    and nothing sent, when the exam was ended elsewhere (that replica sends the reply)."""
     record = ExamRecord(id=state.exam_id, status="ok", started_at=state.started_at,
                         created_at=svc.clock(), pseudonym=state.pseudonym, tier=exam.tier.value,
                         pattern=exam.pattern, weak_side=exam.weak_side, movement=_movement(exam),
                         locale=t.language, exam_version=exam.exam_version)  # fmt: skip
-    await _end(svc, state, record)  # first: the reply's onset answer updates this row
+    try:  # first: the reply's onset answer updates this row
+        if not await asyncio.to_thread(svc.results.end_exam, state, record):
+            return False
+    except StoreUnavailable:  # written with its steps when the database is back
+        svc.results.submit_exam_end(state, record)
     model = svc.screening.model_info()
 
     async def reply(t: Texts) -> None:
         await bot.send_message(message.chat_id, render.exam_text(t, exam, model), "HTML")
 
     async def ask(t: Texts) -> None:
-        question, markup = onset.exam_question(t, state.exam_id, exam.tier)
+        question, markup = onset.exam_question(svc, user.id, t, state.exam_id, exam.tier)
         await bot.send_message(message.chat_id, question, parse_mode="HTML", reply_markup=markup)
 
     said = [reply, ask] if asks_onset(exam.tier) else [reply]
     for say in said:
         await say(t)
     svc.remember_answer(message.chat_id, *said)
+    return True

@@ -37,7 +37,7 @@ def per(t: Texts, seconds: float) -> str:
 
 async def refused(svc: Services, user: User, t: Texts, message: Message) -> bool:
     """Count one check; True when over the limit (the photo is marked and, once, explained)."""
-    verdict = svc.limiter.hit(user.id)
+    verdict = await svc.limiter.hit(svc.user_key(user))  # one count for every replica
     if verdict.allowed:
         return False
     marked = await _mark_seen(message)

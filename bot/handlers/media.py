@@ -6,7 +6,8 @@ under the picture it is about; the per-user rate limit counts each photo. The on
 asked once per album, after the first photo with a finding.
 
 During a face test (bot.handlers.exam) a photo is that test's next step; its photos count
-as one check. Otherwise a photo's answer offers the face test, with that photo as its first step.
+as one check (if the test moved on meanwhile on another replica, the photo is answered on its
+own). Otherwise a photo's answer offers the face test, with that photo as its first step.
 
 Nothing is silent: a photo past the rate limit is marked as seen and not checked, and one notice
 says for how long; a download that fails is answered under its photo. Every other message gets
@@ -153,8 +154,10 @@ async def _screen_file(
                 result, step = await svc.screening.screen_step(data)
         record = _record(svc, result, update, kind, language)
         if state is not None:
-            await exam.took(svc, t, user, message, state, (result, step, record), context.bot)
-            return
+            taken = (result, step, record)
+            if await exam.took(svc, t, user, message, state, taken, context.bot):
+                return
+            # The test moved on elsewhere meanwhile: this photo is answered on its own.
         svc.results.submit(record)  # never blocks: a worker thread writes
         closer = None
         unclear = result.reason is Reason.LOW_CONFIDENCE
@@ -167,11 +170,11 @@ async def _screen_file(
         await message.reply_html(text, do_quote=True, reply_markup=markup)
 
     async def ask(t: Texts) -> None:
-        text, question = onset.question(t, record.id, result)
+        text, question = onset.question(svc, user.id, t, record.id, result)
         await message.reply_html(text, reply_markup=question, do_quote=False)
 
     said: list[Resend] = [answer]
-    if asks_onset(result.tier) and svc.first_in_album(message.chat_id, message.media_group_id):
+    if asks_onset(result.tier) and await svc.first_in_album(user, message.media_group_id):
         said.append(ask)
     for say in said:
         await say(t)

@@ -3,124 +3,106 @@ unless it was sudden, "when did you first notice it?". The tier and the sentence
 answers back come from the table in `model.decision.onset`; "yes" is answered at once, since a
 sudden droop is an emergency whenever it began.
 
-Each button carries everything needed (screening id, the screener's label, the first answer), so
-any replica can answer it without shared memory. After a face test the id is the exam's and
-the label is `exam-<tier>`: the exam's own tier, which the answer can only raise.
+Each button carries the record's id and the answers so far (signed: bot.callbacks), so any
+replica can answer it. What is stored never comes from the button: the answer is written to the
+row only if the row is the pressing person's, and the new tier is derived from the row's stored
+tier (a screening's, or after a face test the exam's) by the same table. An answer that reaches
+a replica before the row is written waits for it in the database.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, replace
+import asyncio
+from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.callbacks import Onset
+from bot.handlers.buttons import expired
 from bot.handlers.parts import changed, query_of
 from bot.i18n import Texts
-from bot.services import services
-from model.decision.onset import Began, OnsetAdvice, Sudden, asks_when, onset_advice
-from model.decision.triage import Tier, triage
-from model.labels import parse_label
+from bot.services import Services, services
+from db.records import OnsetAnswer
+from db.store import StoreUnavailable
+from model.decision.onset import FINDING_TIERS, Began, Sudden, asks_when, onset_advice
+from model.decision.triage import Tier
 from model.result import ScreeningResult
 
-PREFIX = "onset:"
-_SUDDEN = {Sudden.YES: "y", Sudden.NO: "n", Sudden.UNSURE: "u"}
-_BEGAN = {Began.HOURS: "h", Began.DAYS: "d", Began.LONGER: "l"}
-_NOT_YET = "-"
-EXAM_LABEL = "exam-"
-MAX_DATA_BYTES = 64  # Telegram's limit for callback_data
 
-
-@dataclass(frozen=True)
-class OnsetAnswer:
-    sudden: Sudden
-    began: Began | None
-    record_id: str
-    label: str
-
-    def advice(self) -> OnsetAdvice:
-        """Once answered: from the screener's label's tier, or from a face test's tier."""
-        if self.label.startswith(EXAM_LABEL):
-            base = Tier(self.label.removeprefix(EXAM_LABEL))
-        else:
-            base = triage(self.label)
-        return onset_advice(base, self.sudden, self.began)
-
-    def data(self) -> str:
-        """`onset:<y|n|u>:<h|d|l|->:<id hex>:<label>`, at most 64 bytes."""
-        began = _BEGAN[self.began] if self.began else _NOT_YET
-        hex_id = uuid.UUID(self.record_id).hex
-        return f"{PREFIX}{_SUDDEN[self.sudden]}:{began}:{hex_id}:{self.label}"
-
-
-def parse_onset(data: str) -> OnsetAnswer | None:
-    """The answer a button carries; None for anything that is not one (a finding's, with
-    answers the table holds)."""
-    try:
-        sudden, began, hex_id, label = data.removeprefix(PREFIX).split(":")
-        if label.startswith(EXAM_LABEL):
-            Tier(label.removeprefix(EXAM_LABEL))
-        else:
-            parse_label(label)
-        answer = OnsetAnswer(
-            sudden={v: k for k, v in _SUDDEN.items()}[sudden],
-            began=None if began == _NOT_YET else {v: k for k, v in _BEGAN.items()}[began],
-            record_id=str(uuid.UUID(hex=hex_id)),
-            label=label,
-        )
-        if answer.began is not None or not asks_when(answer.sudden):
-            answer.advice()  # raises ValueError for a result that asks nothing
-        return answer
-    except (ValueError, KeyError):
-        return None
-
-
-def _buttons(t: Texts, choices: list[tuple[str, OnsetAnswer]]) -> InlineKeyboardMarkup:
+def _buttons(
+    svc: Services, user_id: int, t: Texts, choices: list[tuple[str, Onset]]
+) -> InlineKeyboardMarkup:
     # One button a row: the labels are short sentences, and wide buttons are easy to hit.
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t(key), callback_data=a.data())] for key, a in choices]
+        [
+            [InlineKeyboardButton(t(key), callback_data=svc.buttons.data(user_id, press))]
+            for key, press in choices
+        ]
     )
 
 
-def question(t: Texts, record_id: str, result: ScreeningResult) -> tuple[str, InlineKeyboardMarkup]:
+def question(
+    svc: Services, user_id: int, t: Texts, record_id: str, result: ScreeningResult
+) -> tuple[str, InlineKeyboardMarkup]:
     """The first question, for a result with a finding (model.decision.onset.asks_onset)."""
-    return _question(t, record_id, result.label or "")
+    return _question(svc, user_id, t, record_id, result.tier)
 
 
-def exam_question(t: Texts, exam_id: str, tier: Tier) -> tuple[str, InlineKeyboardMarkup]:
+def exam_question(
+    svc: Services, user_id: int, t: Texts, exam_id: str, tier: Tier
+) -> tuple[str, InlineKeyboardMarkup]:
     """The first question after a face test with a finding."""
-    return _question(t, exam_id, f"{EXAM_LABEL}{tier.value}")
+    return _question(svc, user_id, t, exam_id, tier)
 
 
-def _question(t: Texts, record_id: str, label: str) -> tuple[str, InlineKeyboardMarkup]:
-    choices = [
-        (f"onset.{sudden.value}", OnsetAnswer(sudden, None, record_id, label)) for sudden in Sudden
-    ]
-    return t("onset.question"), _buttons(t, choices)
+def _question(
+    svc: Services, user_id: int, t: Texts, record_id: str, tier: Tier
+) -> tuple[str, InlineKeyboardMarkup]:
+    choices = [(f"onset.{sudden.value}", Onset(record_id, sudden, None, tier)) for sudden in Sudden]
+    return t("onset.question"), _buttons(svc, user_id, t, choices)
 
 
-def when_question(t: Texts, first: OnsetAnswer) -> tuple[str, InlineKeyboardMarkup]:
+def when_question(
+    svc: Services, user_id: int, t: Texts, first: Onset
+) -> tuple[str, InlineKeyboardMarkup]:
     choices = [(f"onset.{began.value}", replace(first, began=began)) for began in Began]
-    return render.onset_when_text(t), _buttons(t, choices)
+    return render.onset_when_text(t), _buttons(svc, user_id, t, choices)
 
 
-async def onset_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+def tiers_after(sudden: Sudden, began: Began | None) -> dict[str, str]:
+    """What the answers make of each finding's tier: the database applies it to the row's own
+    stored tier (any other tier stays as it is)."""
+    return {tier.value: onset_advice(tier, sudden, began).tier.value for tier in FINDING_TIERS}
+
+
+async def onset_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, press: Onset) -> None:
     query = query_of(update)
-    await query.answer()
-    answer = parse_onset(query.data or "")
-    if answer is None:
-        return
-    svc = services(context)
-    t = await svc.user_texts(update.effective_user)
-    if asks_when(answer.sudden) and answer.began is None:
-        text, markup = when_question(t, answer)
+    svc, user = services(context), query.from_user
+    t = await svc.user_texts(user)
+    if asks_when(press.sudden) and press.began is None:
+        await query.answer()
+        text, markup = when_question(svc, user.id, t, press)
         await changed(query.edit_message_text(text, parse_mode="HTML", reply_markup=markup))
         return
-    advice = answer.advice()
-    if answer.sudden is not Sudden.UNSURE:  # the log holds yes/no; "not sure" has no column yet
-        svc.results.record_onset(answer.record_id, answer.sudden is Sudden.YES, advice.tier.value)
+    pseudonym = svc.pseudonym(user)
+    try:
+        owned = await asyncio.to_thread(svc.results.owner_of, press.record_id)
+    except StoreUnavailable:
+        owned = None  # checked again when the answer is written
+    if owned is not None and owned.pseudonym != pseudonym:
+        await expired(query, t)  # another person's record: nothing changes
+        return
+    await query.answer()
+    # The row's tier when it can be read; until then the one this person was shown.
+    stored = owned.tier if owned is not None else None
+    base = Tier(stored) if stored in {tier.value for tier in FINDING_TIERS} else press.shown_tier
+    advice = onset_advice(base, press.sudden, press.began)
+    if press.sudden is not Sudden.UNSURE:  # the log holds yes/no; "not sure" has no column yet
+        answer = OnsetAnswer(press.record_id, pseudonym, press.sudden is Sudden.YES,
+                             tiers_after(press.sudden, press.began))  # fmt: skip
+        svc.results.record_onset(answer)
     model = svc.screening.model_info()
     text = render.onset_answer_text(t, advice, model)
     if await changed(query.edit_message_text(text, parse_mode="HTML")) and isinstance(

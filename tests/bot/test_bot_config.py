@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -43,9 +44,33 @@ def test_webhook_mode_needs_a_secret_and_reads_secret_files(tmp_path: Path) -> N
         BotSettings.from_env(env)
     assert err.value.setting == "PALSY_WEBHOOK_SECRET"
     secret = tmp_path / "secret"
-    secret.write_text("s3cret_value\n")
+    value = secrets.token_urlsafe(32)  # as the error message says to make one
+    secret.write_text(value + "\n")
     hook = BotSettings.from_env({**env, "PALSY_WEBHOOK_SECRET_FILE": str(secret)}).webhook
-    assert hook is not None and hook.secret == "s3cret_value" and hook.port == 8080
+    assert hook is not None and hook.secret == value and hook.port == 8080
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        ("x", "got 1, all allowed"),  # it used to pass: the only check on a webhook update
+        ("s3cret" * 5, "got 30, all allowed"),
+        ("a" * 31 + "!", "got 32, some not allowed"),
+    ],
+)
+def test_a_weak_webhook_secret_is_refused_with_how_to_make_one(secret: str, says: str) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "PALSY_WEBHOOK_URL": "https://bot.example.org/tg",
+           "PALSY_WEBHOOK_SECRET": secret}  # fmt: skip
+    with pytest.raises(ConfigError) as err:
+        BotSettings.from_env(env)
+    assert err.value.setting == "PALSY_WEBHOOK_SECRET"
+    assert "32-256 characters" in str(err.value) and says in str(err.value)
+    assert "\n" not in str(err.value)
+    # The command it gives makes a secret that passes.
+    command = str(err.value).split("make one with: ", 1)[1]
+    made = subprocess.run(command, shell=True, capture_output=True, text=True, check=True)
+    made = made.stdout.strip()
+    assert BotSettings.from_env({**env, "PALSY_WEBHOOK_SECRET": made}).webhook is not None
 
 
 @pytest.mark.parametrize(
@@ -150,3 +175,38 @@ def test_check_loads_models_migrates_and_alive_reads_the_heartbeat(
     assert main(["--alive"]) == 1  # no running bot, no heartbeat
     (tmp_path / "data" / "heartbeat").touch()
     assert main(["--alive"]) == 0
+    (tmp_path / "data" / "heartbeat").unlink()
+    clean_env.setenv("PALSY_HEARTBEAT_FILE", str(tmp_path / "replica-1.heartbeat"))
+    assert main(["--alive"]) == 1  # its own heartbeat, not the one in the shared data directory
+    (tmp_path / "replica-1.heartbeat").touch()
+    assert main(["--alive"]) == 0
+
+
+def test_another_or_a_lost_pepper_stops_the_bot_in_one_line(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    clean_env.setenv("PALSY_MODEL_PATH", str(build_tiny_classifier(tmp_path / "c.onnx")))
+    with preserved_logging():
+        assert main(["--check"]) == 0  # the first start makes the pepper and records it
+    capsys.readouterr()
+    pepper = tmp_path / "data" / "pepper"
+    made = pepper.read_text()
+    clean_env.setenv("PALSY_PEPPER", "another-pepper-0123456789")
+    with preserved_logging():
+        assert main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("palsy-bot: configuration error: PALSY_PEPPER: the pepper here")
+    assert err.count("\n") == 1 and "from your backup" in err
+    # The volume is recreated: no pepper file, but the database remembers it had one.
+    clean_env.delenv("PALSY_PEPPER")
+    pepper.unlink()
+    with preserved_logging():
+        assert main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert "no pepper here, but the database" in err and err.count("\n") == 1
+    assert not pepper.exists()  # not invented: that would split every person's rows in two
+    pepper.write_text(made)  # restored from the backup
+    pepper.chmod(0o600)
+    with preserved_logging():
+        assert main(["--check"]) == 0

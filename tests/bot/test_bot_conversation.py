@@ -26,7 +26,8 @@ from model.decision.onset import TABLE, Began, Sudden, onset_advice
 from model.decision.triage import Tier
 from model.pipeline import Analyser
 from tests.model.test_model_asymmetry import TEM_MOUTH_LEFT, _warped
-from tests.support.bot_rigs import Rig, asked_whom, button, edits
+from tests.support.bot_harness import button, kinds
+from tests.support.bot_rigs import Rig, asked_whom, edits
 from tests.support.exam_photos import exam_photos
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser
 from tests.support.model_images import jpeg
@@ -150,7 +151,7 @@ def answer_onset(rig: Rig, face: bytes, language: str, sudden: Sudden, began: Be
     api, user = rig.api, rig.user(language)
     api.wait_reply(api.send_photo(user, face))
     question = api.wait_for(lambda calls: next((c for c in calls if c.chat_id == user.id
-                                                and c.buttons() and c.buttons()[0][1]
+                                                and kinds(c) and kinds(c)[0]
                                                 .startswith("onset:")), None))  # fmt: skip
     first = {Sudden.YES: "onset:y", Sudden.NO: "onset:n", Sudden.UNSURE: "onset:u"}[sudden]
     api.press_button(user, question, button(question, first))
@@ -200,7 +201,7 @@ def test_4_the_emergency_reply_carries_no_other_offer(
     assert question.text == t("onset.question")
     # The first contact's language offer comes after, on its own message.
     assert whom.text == t("who.question")
-    assert any(data.startswith("lang:") for _, data in whom.buttons())
+    assert any(kind.startswith("lang:") for kind in kinds(whom))
     # An urgent finding does not offer the closer check either: the advice is a doctor today.
     urgent = rigs["moderate"]
     other = urgent.user(language)

@@ -13,6 +13,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import RESEND_DELAYS_S
+from bot.callbacks import Buttons, Onset
 from bot.config import LANGUAGES
 from bot.handlers.limit import duration, per
 from bot.i18n import Texts
@@ -27,16 +29,10 @@ from db.log import ResultLog
 from db.records import ScreeningRecord
 from db.settings import DbSettings
 from db.store import SCREENINGS, USER_PREFS
-from tests.support.bot_harness import TOKEN, RunningBot, bot_env
-from tests.support.bot_rigs import (
-    Rig,
-    apologies,
-    ask_onset,
-    asked_whom,
-    button,
-    edits,
-    said,
-)
+from model.decision.onset import Sudden
+from model.decision.triage import Tier
+from tests.support.bot_harness import BUTTONS, TOKEN, RunningBot, bot_env, button, kinds
+from tests.support.bot_rigs import Rig, apologies, ask_onset, asked_whom, edits, said
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser, Fault
 from tests.support.model_images import jpeg, london, relit
 from tests.support.onnx_fixtures import build_tiny_classifier
@@ -57,12 +53,12 @@ def test_healthy_face_gets_no_signs_details_notice_and_disclaimer(
     # No onset question after NO_SIGNS: the closer check ("still worried?") on the reply, then
     # a first contact's question of whom it is for, with the languages.
     [offer] = reply.buttons()
-    assert offer == (t("exam.offer"), offer[1]) and offer[1].startswith("exam:go:")
+    assert offer[0] == t("exam.offer") and kinds(reply)[0].startswith("exam:go:")
     assert t("exam.still_worried") in reply.text
     follow_up = api.wait_messages(user.id, 2)[1]
     assert follow_up.text == t("who.question")
-    kinds = [data.split(":")[0] for _, data in follow_up.buttons()]
-    assert kinds == ["who", "who", "lang", "lang"]
+    shown = [kind.split(":")[0] for kind in kinds(follow_up)]
+    assert shown == ["who", "who", "lang", "lang"]
     # The largest size was screened (the thumbnail is not even an image), with "typing…".
     assert any(c.params["action"] == "typing" for c in api.calls("sendChatAction", user.id))
     (row,) = healthy.rows(user)
@@ -104,6 +100,46 @@ def test_onset_yes_escalates_to_emergency_and_is_logged(
     assert api.calls("answerCallbackQuery")
     (row,) = rig.rows(user)
     assert (row["tier"], row["sudden_onset"]) == ("emergency", True)
+
+
+def test_a_forged_button_changes_nothing_and_is_told_it_has_expired(
+    healthy: Rig, face_jpeg: bytes
+) -> None:
+    """Telegram does not promise that a press carries one of our buttons' data: this payload,
+    from a modified client, used to turn a healthy row into a sudden emergency."""
+    api, t, user, mallory = healthy.api, healthy.texts(), healthy.user(), healthy.user()
+    reply = api.wait_reply(api.send_photo(user, face_jpeg))
+    (row,) = healthy.rows(user)
+    assert (row["tier"], row["label"], row["sudden_onset"]) == ("no_signs", "normal", None)
+    yes = Onset(row["id"], Sudden.YES, None, Tier.EMERGENCY)
+    mine = BUTTONS.data(user.id, yes)
+    forged = {
+        user: [
+            f"onset:y:-:{uuid.UUID(row['id']).hex}:exam-emergency",  # the issue's payload
+            mine[:-1] + ("B" if mine[-1] != "B" else "C"),  # its tag changed
+            mine.replace(":y:", ":n:"),  # its answer changed
+            BUTTONS.data(mallory.id, yes),  # signed for someone else
+            Buttons.from_pepper(b"another-pepper-0123456789").data(user.id, yes),
+        ],
+        # Signed for the presser (a leaked key, say): the row is not theirs.
+        mallory: [BUTTONS.data(mallory.id, yes)],
+    }
+    before = len(api.calls("answerCallbackQuery"))
+    for presser, payloads in forged.items():
+        for data in payloads:
+            api.press_button(presser, reply, data)
+    count = sum(len(payloads) for payloads in forged.values())
+
+    def answered(calls: list[Call]) -> list[Call] | None:
+        got = [c for c in calls if c.method == "answerCallbackQuery"][before:]
+        return got if len(got) >= count else None
+
+    for answer in api.wait_for(answered, what="an answer to every press"):
+        assert answer.params.get("text") == t("button.expired")
+    assert healthy.rows(user) == [row]  # nothing changed
+    for person in (user, mallory):
+        sent = [c for c in api.calls(chat_id=person.id) if c.method.startswith("editMessage")]
+        assert sent == [] and apologies(api, person, t) == []
 
 
 def test_document_image_is_screened_at_full_quality(healthy: Rig, face_jpeg: bytes) -> None:
@@ -278,6 +314,9 @@ def test_anonymous_mode_links_nothing_and_says_so(
 # --- webhook mode -----------------------------------------------------------------------------
 
 
+WEBHOOK_SECRET = "s3cret-" + "x" * 32  # at least 32 characters: bot.config
+
+
 def test_webhook_mode_checks_the_secret_and_answers(tmp_path: Path) -> None:
     classifier = build_tiny_classifier(tmp_path / "c.onnx")
     with socket.socket() as probe:
@@ -289,20 +328,20 @@ def test_webhook_mode_checks_the_secret_and_answers(tmp_path: Path) -> None:
             tmp_path / "data",
             classifier,
             PALSY_WEBHOOK_URL="https://bot.example.org/telegram/hook",
-            PALSY_WEBHOOK_SECRET="s3cret",
+            PALSY_WEBHOOK_SECRET=WEBHOOK_SECRET,
             PALSY_WEBHOOK_LISTEN="127.0.0.1",
             PALSY_WEBHOOK_PORT=str(port),
         )
         with RunningBot(env):
             (hook,) = api.wait_for(lambda calls: [c for c in calls if c.method == "setWebhook"])
             assert hook.params["url"] == "https://bot.example.org/telegram/hook"
-            assert hook.params["secret_token"] == "s3cret"
+            assert hook.params["secret_token"] == WEBHOOK_SECRET
             _wait_listening(port)  # PTB registers the webhook just before it starts serving
             user = FakeUser(5)
             update = api.make_update(user, text="hi there")
             url = f"http://127.0.0.1:{port}/telegram/hook"
             assert _post(url, update, secret="wrong") == 403
-            assert _post(url, update, secret="s3cret") == 200
+            assert _post(url, update, secret=WEBHOOK_SECRET) == 200
             reply = api.wait_reply(update["message"]["message_id"])
             assert reply.text.startswith(Texts("en")("hint.send_photo"))
 
@@ -478,7 +517,7 @@ def test_the_ngo_default_wins_over_telegrams_english(
         api.press_button(user, offer, button(offer, "lang:en"))
     edited = edits(api, user, 2)[0]  # the question stays, in English, without the languages
     assert edited.text == en("who.question")
-    assert all(data.startswith("who:") for _, data in edited.buttons())
+    assert all(kind.startswith("who:") for kind in kinds(edited))
     said(api, user, en("language.again"))  # else /help's answer may race the confirmation
     # ... and the last answer, again in English.
     api.wait_for(lambda calls: [c for c in calls if c.chat_id == user.id
@@ -504,7 +543,7 @@ def test_forget_keeps_the_language_unless_asked_and_says_which(
         hi("forget.all"),
         hi("forget.no"),
     ]
-    api.press_button(user, ask, "forget:all" if erase_language else "forget:yes")
+    api.press_button(user, ask, button(ask, "forget:all" if erase_language else "forget:yes"))
     if erase_language:
         done = hi("forget.done", count=1) + " " + hi("forget.language_gone")
     else:

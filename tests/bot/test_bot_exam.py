@@ -19,13 +19,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.examples import MAX_BYTES
-from bot.handlers import exam as exam_handlers
 from bot.i18n import Texts
 from db.models import Exam, Screening
 from db.records import EXAM_TTL
 from db.store import EXAM_STATES
 from model.pipeline import Analyser
-from tests.support.bot_harness import TOKEN, RunningBot, bot_env
+from tests.support.bot_harness import TOKEN, RunningBot, bot_env, button, kinds
 from tests.support.db_backends import PostgresSchema
 from tests.support.exam_photos import exam_photos
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser
@@ -68,8 +67,7 @@ class Chat:
         return self.expect(count)
 
     def press(self, call: Call, prefix: str, count: int = 1) -> list[Call]:
-        data = next(d for _, d in call.buttons() if d.startswith(prefix))
-        self.api.press_button(self.user, call, data)
+        self.api.press_button(self.user, call, button(call, prefix))
         return self.expect(count) if count else []
 
 
@@ -184,7 +182,7 @@ def test_a_full_face_test_finds_the_weak_side_and_asks_the_onset(
     # brow step.
     warning, third = chat.photo(photos["failed"], count=2)
     assert warning.text == t("emergency.footer")
-    assert is_step(third, t, "brows") and third.buttons()[0][1].startswith(exam_handlers.SKIP)
+    assert is_step(third, t, "brows") and kinds(third)[0].startswith("exam:skip:")
     reply, question = chat.photo(photos["brows_both"], count=2)
 
     text = reply.text
@@ -204,7 +202,7 @@ def test_a_full_face_test_finds_the_weak_side_and_asks_the_onset(
     steps = rows(bot, Screening.__table__, exam_id=exam["id"])
     assert len(steps) == 3  # each step's screening, linked; no photo anywhere
     assert rows(bot, EXAM_STATES, pseudonym=exam["pseudonym"]) == []
-    api.press_button(chat.user, question, next(d for _, d in question.buttons() if ":y:" in d))
+    api.press_button(chat.user, question, button(question, "onset:y"))
     api.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
                                 and c.chat_id == chat.user.id], what="onset answer")  # fmt: skip
     assert exams_of(bot, chat)[0]["sudden_onset"] is True
@@ -220,13 +218,13 @@ def test_a_single_photo_offers_two_more_and_the_brow_step_can_be_skipped(
     assert result.text.startswith(t("result.no_signs"))
     assert result.buttons()[0][0] == t("exam.offer")
     assert whom.text == t("who.question")  # a first contact
-    [smile_step] = chat.press(result, exam_handlers.GO)
+    [smile_step] = chat.press(result, "exam:go:")
     assert is_step(smile_step, t, "smile") and t("exam.intro_more") in smile_step.text
     [brows_step] = chat.photo(photos["smile"])
-    [reply] = chat.press(brows_step, exam_handlers.SKIP)
+    [reply] = chat.press(brows_step, "exam:skip:")
     assert t("exam.pattern.none") in reply.text and t("tier.no_signs") in reply.text
     assert t("exam.brows_skipped") not in reply.text  # nothing weak: nothing to call a stroke
-    [ended] = chat.press(brows_step, exam_handlers.SKIP)  # the old button, tapped again
+    [ended] = chat.press(brows_step, "exam:skip:")  # the old button, tapped again
     assert ended.text == t("exam.ended")
     [exam] = exams_of(bot, chat)
     assert (exam["pattern"], exam["tier"]) == ("none", "no_signs")
@@ -331,7 +329,7 @@ def test_a_second_bot_on_the_same_database_finishes_the_test(
         warning, step = chat_b.photo(photos["failed"], count=2)
         assert warning.text == chat_a.t("emergency.footer")
         assert is_step(step, chat_a.t, "brows")
-        [reply] = chat_b.press(step, exam_handlers.SKIP)
+        [reply] = chat_b.press(step, "exam:skip:")
         assert reply.text.startswith(chat_a.t("emergency.first"))
         assert chat_a.t("exam.pattern.lower_face", side=chat_a.t("side.left")) in reply.text
         [exam] = exams_of(bot_a, chat_a)  # written by B, seen by A

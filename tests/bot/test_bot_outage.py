@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.proof.test_proof_faults import Outage
-from tests.support.bot_harness import TOKEN, RunningBot, bot_env
+from tests.support.bot_harness import TOKEN, RunningBot, bot_env, button
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.support.onnx_fixtures import build_tiny_classifier
 
@@ -21,13 +21,13 @@ def test_forget_and_language_during_an_outage(tmp_path: Path) -> None:
             outage.down(tmp_path / "data" / "palsy.sqlite3")
             try:
                 ask = api.command(user, "/forget")
-                api.press_button(user, ask, "forget:yes")
+                api.press_button(user, ask, button(ask, "forget:yes"))
                 api.wait_for(
                     lambda calls: [c for c in calls if c.text == t("forget.unavailable")],
                     timeout=30,
                 )
                 menu = api.command(user, "/language")
-                api.press_button(user, menu, "lang:hi")
+                api.press_button(user, menu, button(menu, "lang:hi"))
                 hi = bot.services.texts("hi")
                 api.wait_for(lambda calls: [c for c in calls if c.text == hi("language.set")])
                 assert not [c for c in api.calls("sendMessage") if c.text == t("error.apology")]

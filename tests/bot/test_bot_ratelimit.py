@@ -48,7 +48,7 @@ def test_idle_users_are_forgotten() -> None:
         limiter.hit(user)
     clock.now += 11
     limiter.hit(1000)
-    assert len(limiter._events) == 1
+    assert len(limiter._windows) == 1
 
 
 def test_waits_and_windows_are_said_in_words_with_their_plural() -> None:

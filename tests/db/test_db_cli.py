@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from db.__main__ import main
-from db.pseudonym import Pseudonymizer
+from db.pseudonym import Pseudonymizer, fingerprint
 from tests.support.db_backends import TEST_PEPPER, Backend, record
 
 
@@ -118,3 +118,46 @@ def test_read_only_commands_create_nothing(
     assert run(*command) == (1, "")
     assert "DATABASE_URL" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_forget_with_another_pepper_refuses_in_one_line_and_erases_nothing(
+    env: Backend, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("upgrade")[0] == 0
+    capsys.readouterr()
+    log = env.log()
+    log.expect_pepper(fingerprint(TEST_PEPPER.encode()), record=True)  # as the bot does
+    log.submit(record(pseudonym=Pseudonymizer(TEST_PEPPER.encode()).of(555)))
+    assert log.flush()
+    monkeypatch.setenv("PALSY_PEPPER", "another-pepper-0123456789")
+    for command in (["forget", "--telegram-id", "555"], ["stats"]):
+        assert run(*command) == (1, "")
+        err = capsys.readouterr().err
+        assert err.startswith("palsy-db: the pepper here (fingerprint ") and err.count("\n") == 1
+        assert "is not the one the database" in err and "PALSY_PEPPER" in err
+    assert log.store.count() == 1
+    monkeypatch.setenv("PALSY_PEPPER", TEST_PEPPER)
+    assert run("forget", "--telegram-id", "555")[0] == 0
+    assert log.store.count() == 0
+
+
+def test_forget_never_invents_a_pepper(
+    env: Backend,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Run from another data directory without PALSY_PEPPER, it used to create a pepper there,
+    erase nothing and say "erased 0" with exit status 0."""
+    assert run("upgrade")[0] == 0
+    capsys.readouterr()
+    log = env.log()
+    log.submit(record(pseudonym=Pseudonymizer(TEST_PEPPER.encode()).of(555)))
+    assert log.flush()
+    monkeypatch.delenv("PALSY_PEPPER")
+    admin = tmp_path / "admin"
+    monkeypatch.setenv("PALSY_DATA_DIR", str(admin))
+    assert run("forget", "--telegram-id", "555")[0] == 2
+    err = capsys.readouterr().err
+    assert "no pepper" in err and err.count("\n") == 1
+    assert not (admin / "pepper").exists() and log.store.count() == 1

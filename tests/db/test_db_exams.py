@@ -20,7 +20,7 @@ from db.pseudonym import Pseudonymizer
 from db.records import EXAM_TTL, ExamRecord, ExamState, ExamStep
 from db.store import EXAM_STATES
 from tests.db.test_db_cli import env, run  # noqa: F401 (fixture)
-from tests.support.db_backends import TEST_PEPPER, Backend, record
+from tests.support.db_backends import TEST_PEPPER, Backend, onset, record
 
 PSEUDONYM: str = Pseudonymizer(TEST_PEPPER.encode()).of(777) or ""
 
@@ -82,7 +82,7 @@ def test_an_exam_is_shared_state_and_ends_once_with_its_steps_linked(
         exams = connection.execute(select(Exam.id, Exam.tier)).all()
     assert sorted(steps) == sorted((s.record.id, state.exam_id) for s in state.steps.values())
     assert exams == [(state.exam_id, "emergency")]
-    log.record_onset(state.exam_id, True, "emergency")
+    log.record_onset(onset(state.exam_id, PSEUDONYM, sudden=True, to="emergency"))
     assert log.flush()
     with log.engine.connect() as connection:
         assert connection.scalar(select(Exam.sudden_onset)) is True
@@ -93,11 +93,17 @@ def test_forget_and_purge_erase_exams_states_and_steps(db_backend: Backend) -> N
     done, later = _state(), _state(key="f" * 64)
     assert log.put_exam_state(done) and log.end_exam(done, _exam(done))
     assert log.put_exam_state(later)
+    stale = _state()  # an offer another replica writes only after the /forget below
     assert log.forget(PSEUDONYM) == 2  # the two step screenings
     with log.engine.connect() as connection:
         assert connection.execute(select(Exam.id)).all() == []
         assert connection.execute(select(EXAM_STATES.c.key)).all() == []
-    old = _state(started_at=datetime.now(UTC) - timedelta(days=400))
+    # Made before the /forget: refused, nothing kept; a new one after it is welcome.
+    assert not log.put_exam_state(stale)
+    assert log.put_exam_state(_state()) and log.forget(PSEUDONYM) == 0
+    old = _state(started_at=datetime.now(UTC) - timedelta(days=400), key="c" * 64, pseudonym=None)
+    old = replace(old, steps={n: ExamStep(replace(s.record, pseudonym=None), s.measures)
+                              for n, s in old.steps.items()})  # fmt: skip
     assert log.put_exam_state(old)
     assert log.end_exam(old, _exam(old, created_at=old.started_at))
     log.purge(timedelta(days=180))

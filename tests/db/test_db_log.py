@@ -15,7 +15,7 @@ from db.models import Screening
 from db.pseudonym import Pseudonymizer
 from db.records import ScreeningRecord
 from db.reports import write_export, write_stats_csv
-from tests.support.db_backends import TEST_PEPPER, Backend, record
+from tests.support.db_backends import TEST_PEPPER, Backend, onset, record
 
 PSEUDONYMS = Pseudonymizer(TEST_PEPPER.encode())
 ALICE, BOB = PSEUDONYMS.of(1001), PSEUDONYMS.of(1002)
@@ -25,7 +25,7 @@ def test_screening_and_later_onset_answer_are_written(db_backend: Backend) -> No
     log = db_backend.log()
     sent = record(pseudonym=ALICE, tier="soon", input_kind="document")
     log.submit(sent)
-    log.record_onset(sent.id, sudden=True, tier="emergency")
+    log.record_onset(onset(sent.id, ALICE, sudden=True, to="emergency"))
     assert log.flush()
     [row] = list(log.store.export_rows())
     assert row["id"] == sent.id

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from db.pseudonym import Pseudonymizer
+from db.pseudonym import Pseudonymizer, create_pepper
 from db.records import ScreeningRecord
 from db.settings import ConfigError, DbSettings
 from tests.support.db_backends import record
@@ -87,8 +87,11 @@ def test_pepper_file_created_private_reused_and_not_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = DbSettings.from_env({"PALSY_DATA_DIR": str(tmp_path / "data")})
+    with pytest.raises(ConfigError, match="no pepper"):  # never invented by accident
+        Pseudonymizer.from_settings(settings)
+    assert not (tmp_path / "data" / "pepper").exists()
     with caplog.at_level(logging.WARNING, logger="db.pseudonym"):
-        first = Pseudonymizer.from_settings(settings)
+        first = Pseudonymizer(create_pepper(settings))
     pepper_file = tmp_path / "data" / "pepper"
     assert stat.S_IMODE(pepper_file.stat().st_mode) == 0o600
     content = pepper_file.read_text().strip()
@@ -98,7 +101,8 @@ def test_pepper_file_created_private_reused_and_not_logged(
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="db.pseudonym"):
         again = Pseudonymizer.from_settings(settings)
-    assert again.of(42) == first.of(42)
+        made_twice = Pseudonymizer(create_pepper(settings))  # another replica, a moment later
+    assert again.of(42) == first.of(42) == made_twice.of(42)
     assert caplog.text == ""  # reused quietly
 
 

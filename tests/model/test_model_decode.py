@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from model.face import decode as decode_module
 from model.face.decode import DecodeLimits, decode, decode_image
 from model.reasons import Reason, Rejected
 
@@ -263,3 +264,44 @@ def test_mangled_jpeg_never_raises_anything_but_rejected(data: st.DataObject) ->
     except Rejected:
         return
     assert out.ndim == 3 and out.shape[2] == 3 and out.dtype == np.uint8
+
+
+# --- bounded memory ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "I;16", "RGB"])
+def test_reduction_in_strips_gives_the_whole_image_reduction(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strips are only a way to get there: the pixels are those of converting the whole
+    image and reducing it, also where the size is not a multiple of the factor."""
+    rgb = Image.fromarray(_gradient(1001, 703))
+    image = {
+        "RGBA": lambda: rgb.convert("RGBA"),
+        "P": lambda: rgb.quantize(64),
+        "I;16": lambda: Image.fromarray(np.asarray(rgb.convert("L"), dtype=np.uint16) * 257),
+        "RGB": lambda: rgb,
+    }[mode]()
+    if mode == "P":
+        image.info["transparency"] = 3
+    monkeypatch.setattr(decode_module, "STRIP_PIXELS", 5000)  # many strips, some partial
+    for factor in (2, 3, 7):
+        whole = decode_module.to_rgb(image).reduce(factor)
+        strips = decode_module._reduced_rgb(image, factor)
+        assert np.array_equal(np.asarray(strips), np.asarray(whole)), factor
+
+
+def test_what_would_take_too_much_memory_is_refused_from_the_header() -> None:
+    # The issue's file: 166 KiB, 39.7 MP of flat RGBA, under the 40 MP cap.
+    flat = _encode(Image.new("RGBA", (6300, 6300), (200, 180, 160, 255)), "PNG")
+    with pytest.raises(Rejected) as info:
+        decode(flat)
+    assert info.value.reason is Reason.TOO_MANY_PIXELS
+    assert "6300x6300 PNG RGBA needs" in str(info.value) and "MiB" in str(info.value)
+    # The same pixels as a palette: a byte each, decoded and reduced in strips.
+    palette = _encode(Image.new("P", (6300, 6300), 7), "PNG")
+    assert decode(palette).rgb.shape == (1575, 1575, 3)
+    # A progressive JPEG keeps every coefficient; a baseline one decodes at a reduced scale.
+    big = Image.new("RGB", (7000, 5000), (90, 120, 150))
+    assert _reason(_encode(big, "JPEG", progressive=True)) is Reason.TOO_MANY_PIXELS
+    assert decode(_encode(big, "JPEG")).rgb.shape == (625, 875, 3)

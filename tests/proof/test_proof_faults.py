@@ -25,11 +25,11 @@ from sqlalchemy import func, select
 
 from bot.app import RESEND_DELAYS_S
 from bot.i18n import Texts
-from db.engine import make_engine
+from db.engine import engine_for
 from db.log import ResultLog
 from db.settings import DbSettings
 from db.store import SCREENINGS
-from tests.support.bot_harness import TOKEN, RunningBot, bot_env, bot_process
+from tests.support.bot_harness import TOKEN, RunningBot, bot_env, bot_process, kinds
 from tests.support.db_backends import FAST, Gate, PostgresSchema
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser, Fault
 from tests.support.onnx_fixtures import build_tiny_classifier
@@ -110,7 +110,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory, classifier: Path) -> Iterator[
 
 
 def _asks_whom(call: Call) -> bool:
-    return any(data.startswith("who:") for _, data in call.buttons())
+    return any(kind.startswith("who:") for kind in kinds(call))
 
 
 def _is_result(call: Call) -> bool:
@@ -230,23 +230,13 @@ def test_a_burst_of_mixed_faults_still_one_answer_and_one_row_each(rig: Rig, pho
 # --- the database goes away mid-run -----------------------------------------------------------
 
 
-class SwitchableGate(Gate):
-    """tests.support.db_backends.Gate that can also go down again, dropping live connections."""
-
-    def shut(self) -> None:
-        self.is_open.clear()
-        for sock in self.sockets:
-            sock.close()
-        self.sockets.clear()
-
-
 class Outage:
     """A database that can be taken down and brought back while the bot runs."""
 
     def __init__(self, kind: str, tmp: Path) -> None:
         self.kind, self.tmp = kind, tmp
         self._schema: PostgresSchema | None = None
-        self._gate: SwitchableGate | None = None
+        self._gate: Gate | None = None
         self._locker: sqlite3.Connection | None = None
 
     def env(self) -> dict[str, str]:
@@ -254,14 +244,15 @@ class Outage:
             return {}
         self._schema = PostgresSchema()
         url = self._schema.__enter__()
-        self._gate = SwitchableGate(url.host or "127.0.0.1", url.port or 5432)
+        self._gate = Gate(url.host or "127.0.0.1", url.port or 5432)
         self._gate.open()
         gated = url.set(host="127.0.0.1", port=self._gate.port)
         return {"DATABASE_URL": gated.render_as_string(hide_password=False)}
 
     def result_log(self, settings: DbSettings) -> ResultLog:
-        # A short busy timeout, so a locked SQLite file fails fast instead of waiting 5 s.
-        engine = make_engine(settings.url, busy_timeout_s=0.05)
+        # A short busy timeout, so a locked SQLite file fails fast instead of waiting 5 s; the
+        # data directory made as the bot makes it.
+        engine = engine_for(settings, busy_timeout_s=0.05)
         return ResultLog(settings, engine=engine, **FAST)
 
     def down(self, database: Path) -> None:

@@ -63,6 +63,7 @@ RULES = [
     Rule(r"-m bench\.landmark_accuracy", "run", small={"--sweep": []}),
     Rule(r"-m bench\.train_epoch", "run", small={"--images": ["28"], "--epochs": ["1"]}),
     Rule(r"-m bench\.db_log", "run", small={"--rows": ["20"]}),
+    Rule(r"-m bench\.decode_memory", "run", small={"--megapixels": ["1"]}),
     Rule(
         r"-m bench\.bot_throughput",
         "run",

@@ -21,18 +21,54 @@ from pathlib import Path
 
 from telegram.ext import Application
 
+from bot import callbacks
 from bot.app import build_application, create_services
+from bot.callbacks import Buttons
 from bot.config import BotSettings
 from bot.runner import run
 from bot.screening import ScreenerLike
 from bot.services import Services
 from db.log import ResultLog
 from db.settings import DbSettings
-from tests.support.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import Call, FakeBotApi
 from tests.support.onnx_fixtures import build_passthrough_grader
 
 TOKEN = "123456:TEST-token_abcdefghijklmnop"
+PEPPER = "test-pepper-0123456789abcdef"
 POLL_TIMEOUT_S = 5
+# The bots under test sign their buttons under PEPPER: tests read them (and make forged ones).
+BUTTONS = Buttons.from_pepper(PEPPER.encode())
+
+
+def legible(user_id: int, data: str) -> str:
+    """What a button of `user_id` means, in words tests can match: "onset:n:d", "exam:go:<id>",
+    "lang:hi:r", "who:self", "forget:all"; "" for data that does not parse."""
+    press = BUTTONS.parse(user_id, data)
+    if isinstance(press, callbacks.Onset):
+        began = press.began.value[0] if press.began else "-"
+        return f"onset:{press.sudden.value[0]}:{began}"
+    if isinstance(press, callbacks.ExamButton):
+        what = "go" if isinstance(press, callbacks.ExamGo) else "skip"
+        return f"exam:{what}:{press.exam_id}"
+    if isinstance(press, callbacks.Language):
+        return f"lang:{press.code}:{press.where}"
+    if isinstance(press, callbacks.WhoFor):
+        return f"who:{press.who.value}"
+    if isinstance(press, callbacks.Forget):
+        return f"forget:{press.choice}"
+    return ""
+
+
+def kinds(call: Call) -> list[str]:
+    """The meaning of each button under the bot's message `call` (see `legible`)."""
+    return [legible(call.chat_id or 0, data) for _, data in call.buttons()]
+
+
+def button(call: Call, prefix: str) -> str:
+    """The data of the button under the bot's message `call` whose meaning starts with
+    `prefix` (see `legible`; a private chat's id is its user's)."""
+    chat = call.chat_id or 0
+    return next(data for _, data in call.buttons() if legible(chat, data).startswith(prefix))
 
 
 def bot_env(api: FakeBotApi, data_dir: Path, classifier: Path, **extra: str) -> dict[str, str]:
@@ -44,7 +80,7 @@ def bot_env(api: FakeBotApi, data_dir: Path, classifier: Path, **extra: str) -> 
         "TELEGRAM_API_BASE_URL": api.base_url,
         "TELEGRAM_FILE_BASE_URL": api.file_base_url,
         "PALSY_DATA_DIR": str(data_dir),
-        "PALSY_PEPPER": "test-pepper-0123456789abcdef",
+        "PALSY_PEPPER": PEPPER,
         "PALSY_MODEL_PATH": str(classifier),
         **extra,
     }
@@ -105,10 +141,10 @@ class RunningBot:
         a chosen engine)."""
         self.settings = BotSettings.from_env(env)
         self.db_settings = DbSettings.from_env(env)
-        self.services: Services = create_services(self.settings, self.db_settings, screener)
-        if result_log is not None:
-            self.services.results.engine.dispose()  # never started: nothing else to close
-            self.services.results = result_log(self.db_settings)
+        results = result_log(self.db_settings) if result_log is not None else None
+        self.services: Services = create_services(
+            self.settings, self.db_settings, screener, results
+        )
         self.app = build_application(self.services)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = threading.Event()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.i18n import Texts
 from db.store import SCREENINGS
 from model.decision.grader import DEFAULT_GRADER
-from tests.support.bot_harness import TOKEN, RunningBot, bot_env
+from tests.support.bot_harness import TOKEN, RunningBot, bot_env, kinds
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser
 from tests.support.onnx_fixtures import build_passthrough_grader, build_tiny_classifier
 
@@ -92,13 +92,9 @@ def asked_whom(api: FakeBotApi, user: FakeUser) -> Call:
     languages): waited for, so that a command sent next is not answered in a race with it."""
     return api.wait_for(
         lambda calls: next((c for c in calls if c.chat_id == user.id and any(
-            data.startswith("who:") for _, data in c.buttons()
+            kind.startswith("who:") for kind in kinds(c)
         )), None), what="the first-contact question",
     )  # fmt: skip
-
-
-def button(call: Call, prefix: str) -> str:
-    return next(data for _, data in call.buttons() if data.startswith(prefix))
 
 
 def edits(api: FakeBotApi, user: FakeUser, count: int = 1) -> list[Call]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,8 +21,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from db.engine import make_engine
 from db.log import ResultLog
-from db.records import ScreeningRecord
+from db.records import OnsetAnswer, ScreeningRecord
 from db.settings import DbSettings
 
 POSTGRES_ENV = "PALSY_TEST_POSTGRES_URL"
@@ -66,6 +68,34 @@ class Backend:
         self.gates.append(gate)
         return self.url.set(host="127.0.0.1", port=gate.port), gate.open
 
+    def cut_off(self, data_dir: Path) -> tuple[ResultLog, Callable[[], None]]:
+        """Another replica's log on this same database (its own data directory), cut off from
+        the database now: its writes are spooled, and written only when it is reconnected
+        (the function returned) and asked to (`flush`). The schema must be there already."""
+        if self.name == "sqlite":
+            # Another connection holds the write lock, as a stuck writer or backup would; the
+            # caller's other logs must not write until it is released.
+            locker = sqlite3.connect(self.url.database or "", timeout=1, isolation_level=None)
+            locker.execute("BEGIN EXCLUSIVE")
+            engine = make_engine(self.url, busy_timeout_s=0.05)
+
+            def reconnect() -> None:
+                locker.execute("COMMIT")
+                locker.close()
+
+        else:
+            gate = Gate(self.url.host or "127.0.0.1", self.url.port or 5432)
+            self.gates.append(gate)
+            engine = make_engine(self.url.set(host="127.0.0.1", port=gate.port))
+            reconnect = gate.open
+        settings = self.settings(data_dir=data_dir)
+        # Retries only when asked: the test decides when the spool is replayed.
+        cut = ResultLog(settings, engine=engine, retry_delays_s=(), replay_interval_s=3600)
+        self.logs.append(cut)
+        cut.start()
+        assert cut.drain(10)
+        return cut, reconnect
+
     def close(self) -> None:
         for result_log in self.logs:
             result_log.close()
@@ -91,6 +121,15 @@ def record(**values: Any) -> ScreeningRecord:
         "timings_ms": {"decode": 1.5, "classify": 3.0},
     }
     return ScreeningRecord(**(defaults | values))
+
+
+FINDING_TIERS = ("soon", "urgent", "emergency")
+
+
+def onset(record_id: str, pseudonym: str | None, sudden: bool, to: str) -> OnsetAnswer:
+    """An onset answer that takes any finding's tier to `to` (the bot derives the map from
+    model.decision.triage; db tests need only its shape)."""
+    return OnsetAnswer(record_id, pseudonym, sudden, {tier: to for tier in FINDING_TIERS})
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -164,6 +203,13 @@ class Gate:
 
     def open(self) -> None:
         self.is_open.set()
+
+    def shut(self) -> None:
+        """Down again: live connections are dropped, new ones refused."""
+        self.is_open.clear()
+        for sock in self.sockets:
+            sock.close()
+        self.sockets.clear()
 
     def close(self) -> None:
         self.listener.close()

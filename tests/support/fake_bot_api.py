@@ -289,6 +289,19 @@ class FakeBotApi:
                    "from": user.as_json(), **content}  # fmt: skip
         return {"update_id": next(self._update_ids), "message": message}
 
+    def take_updates(self, timeout: float) -> list[JSON]:
+        """Webhook mode: the updates queued so far (waiting up to `timeout` for one), taken
+        off the queue for a dispatcher to post (tests.support.replicas)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._state.updates and not self.stopped:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            taken, self._state.updates = self._state.updates, []
+            return taken
+
     def _queue(self, update: JSON, message_id: int | None) -> None:
         with self._cond:
             update["update_id"] = next(self._update_ids)  # in queue order
