@@ -64,6 +64,8 @@ def to_record(
         model_name=model.name if model else None,
         model_version=model.version if model else None,
         model_sha256=model.sha256 if model else None,
+        grader_version=result.grader_version,
+        confidence=result.confidence.value if result.confidence else None,
         reject_reason=result.reason.value if result.reason else None,
         label=result.label,
         region=result.region,

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -82,6 +83,9 @@ class Screening(Base):
     model_name: Mapped[str | None] = mapped_column(String(NAME_LEN))
     model_version: Mapped[str | None] = mapped_column(String(NAME_LEN))
     model_sha256: Mapped[str | None] = mapped_column(String(SHA256_LEN))
+    # The grader that decided (its version) and the calibrated probability told to the person.
+    grader_version: Mapped[str | None] = mapped_column(String(NAME_LEN))
+    confidence: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(SHORT_LEN))
     reject_reason: Mapped[str | None] = mapped_column(String(SHORT_LEN))
     label: Mapped[str | None] = mapped_column(String(SHORT_LEN))
@@ -134,6 +138,7 @@ class Exam(Base):
     sudden_onset: Mapped[bool | None]
     locale: Mapped[str | None] = mapped_column(String(LOCALE_LEN))
     exam_version: Mapped[str | None] = mapped_column(String(SHORT_LEN))
+    confidence: Mapped[float | None] = mapped_column(Float)
 
 
 class ExamStateRow(Base):

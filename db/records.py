@@ -51,6 +51,9 @@ class ScreeningRecord:
     model_name: str | None = None
     model_version: str | None = None
     model_sha256: str | None = None
+    grader_version: str | None = None
+    # The calibrated probability told to the person (model.decision.confidence), 0..1.
+    confidence: float | None = None
     reject_reason: str | None = None
     label: str | None = None
     region: str | None = None
@@ -77,6 +80,7 @@ class ScreeningRecord:
         _check_lengths(self, _LIMITS)
         for name in ("probabilities", "asymmetry", "timings_ms"):
             _check_json_numbers(name, getattr(self, name))
+        _check_probability("confidence", self.confidence)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (created_at as ISO 8601); inverse of `from_json`."""
@@ -165,6 +169,7 @@ class ExamRecord:
     sudden_onset: bool | None = None
     locale: str | None = None
     exam_version: str | None = None
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in EXAM_STATUSES:
@@ -176,6 +181,7 @@ class ExamRecord:
         _check_pseudonym(self.pseudonym)
         _check_lengths(self, _EXAM_LIMITS)
         _check_json_numbers("movement", self.movement)
+        _check_probability("confidence", self.confidence)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -281,6 +287,7 @@ _LIMITS: Final = {
     "severity": SHORT_LEN,
     "model_name": NAME_LEN,
     "model_version": NAME_LEN,
+    "grader_version": NAME_LEN,
     "model_sha256": SHA256_LEN,
     "locale": LOCALE_LEN,
 }
@@ -299,6 +306,11 @@ def _check_lengths(record: object, limits: dict[str, int]) -> None:
         value = getattr(record, name)
         if value is not None and (not isinstance(value, str) or len(value) > limit):
             raise ValueError(f"{name} must be a string of at most {limit} characters")
+
+
+def _check_probability(name: str, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
 
 
 def _check_json_numbers(name: str, mapping: dict[str, Any]) -> None:

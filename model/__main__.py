@@ -109,7 +109,6 @@ def details(result: ScreeningResult) -> list[str]:
     finding = result.finding
     if finding is None:
         return []
-    chance = f"chance of a palsy-like face {finding.p_palsy:.0%} (grader {result.grader_version})"
     if finding.decision == "finding":
         side = SUBJECT_SIDE.get(finding.side or "", "no side")
         said = f"{finding.severity} finding, {finding.region} region, {side}"
@@ -117,15 +116,26 @@ def details(result: ScreeningResult) -> list[str]:
         said = {"no_signs": "no signs", "unclear": "between no signs and a finding"}.get(
             finding.decision, finding.decision
         )
-    lines = [f"{said}; {chance}", *measured(finding)]
+    lines = [f"{said}; grader {result.grader_version}; {_calibrated_for(result)}"]
+    lines += measured(finding)
     if finding.observations:
         lines.append(f"sizes at an assumed {MM_PER_IPD:.0f} mm between the pupils")
     return lines
 
 
+def _calibrated_for(result: ScreeningResult) -> str:
+    """What the probabilities assume: the share of palsy they are calibrated for."""
+    if result.confidence is None:
+        return "no probabilities"
+    share = 1 / result.confidence.prior
+    return f"probabilities as among photos where 1 in {share:.0f} shows a palsy"
+
+
 def report(path: Path, result: ScreeningResult, t: Texts) -> str:
-    """The readable report for one image: the bot's reply, then the details."""
+    """The readable report for one image: the bot's reply, how sure, then the details."""
     lines = [f"{path}", *_said(render.result_text(t, result)), ""]
+    if result.confidence is not None:
+        lines.append(f"  how sure:  {result.confidence.words()}")
     lines += [f"  details:   {line}" for line in details(result)]
     times = ", ".join(f"{k} {v:.0f}" for k, v in result.timings_ms.items())
     lines.append(f"  time (ms): {times}")
@@ -133,13 +143,16 @@ def report(path: Path, result: ScreeningResult, t: Texts) -> str:
 
 
 def exam_report(paths: Sequence[Path], exam: ExamResult, t: Texts, model: ModelInfo) -> str:
-    """The readable report for one FAST exam: the bot's reply, then each side's movement."""
+    """The readable report for one FAST exam: the bot's reply, how sure, then each side's
+    movement."""
     lines = [" + ".join(str(p) for p in paths)]
     if exam.status != "ok":
         lines += _said(render.rejection(t, exam.reason))
         lines += ["", f"  details:   the {exam.failed_step} photo could not be used"]
         return "\n".join(lines)
     lines += [*_said(render.exam_text(t, exam, model)), ""]
+    if exam.confidence is not None:
+        lines.append(f"  how sure:  {exam.confidence.words()} in the smile")
     for name, side in (("left", exam.left), ("right", exam.right)):
         if side is not None:
             brow = "" if side.brow is None else f", brow rose {side.brow * MM_PER_IPD:.0f} mm"

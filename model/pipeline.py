@@ -25,7 +25,7 @@ from model.face.decode import DecodeLimits, decode
 from model.face.faces import Face, FaceDetector
 from model.face.landmarks import LandmarkModel
 from model.face.locate import FaceLocator
-from model.face.preprocess import classifier_input
+from model.face.preprocess import classifier_input, midline_eyes
 from model.face.quality import QualityThresholds
 from model.measures.asymmetry import Measures, face_shape, measure
 from model.measures.expression import Expression, ExpressionModel
@@ -119,7 +119,10 @@ class Analyser:
         found.expression = self.expressions.expression(found.mesh)
         clock.lap("measure", then="preprocess" if crop else "grade")
         if crop:
-            found.crop = classifier_input(rgb, eyes)
+            # The crop the classifier's contract names (`input.align`), as training made it.
+            midline = self.classifier.contract.align == "midline"
+            anchor = midline_eyes(found.mesh) if midline else eyes
+            found.crop = classifier_input(rgb, anchor)
             clock.lap("preprocess", then="classify")
 
     def analyse(self, data: bytes) -> Analysis:
@@ -234,6 +237,7 @@ class Screener(Analyser):
             finding=finding,
             cnn_probabilities=_ranked(cnn or {}),
             grader_version=version,
+            confidence=graded.confidence,
         )
         return result, found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from model.decision.confidence import Confidence
 from model.decision.grader import Finding
 from model.decision.triage import Tier
 from model.reasons import Reason
@@ -44,7 +45,8 @@ class ScreeningResult:
     label: str | None = None
     region: str | None = None
     severity: str | None = None
-    # The grader's class -> probability, best first.
+    # The grader's class -> calibrated probability, best first: the verdict's class first (for
+    # "unclear", `normal` and the torn class first); see model.decision.confidence.
     probabilities: dict[str, float] = field(default_factory=dict)
     # Measure name -> value, IPD units (see model.measures.asymmetry.Measures.to_dict).
     asymmetry: dict[str, float] = field(default_factory=dict)
@@ -55,6 +57,8 @@ class ScreeningResult:
     # weight skips it unless asked: `Screener(shadow_cnn=True)`, `palsy-check --cnn`).
     cnn_probabilities: dict[str, float] = field(default_factory=dict)
     grader_version: str | None = None
+    # How sure the answer is (band, number in 10); None when no face was graded (a rejection).
+    confidence: Confidence | None = None
 
     @classmethod
     def rejected(
@@ -86,4 +90,5 @@ class ScreeningResult:
         out["tier"] = self.tier.value
         out["reason"] = self.reason.value if self.reason else None
         out["finding"] = self.finding.to_dict() if self.finding else None
+        out["confidence"] = self.confidence.to_dict() if self.confidence else None
         return out

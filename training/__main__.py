@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--time-budget-min", type=float, default=None, help="stop early rather than overrun"
     )
+    _input_options(t)
+    t.add_argument(
+        "--patience", type=int, default=None,
+        help="early stopping: epochs without a better validation loss (keeps the best)",
+    )  # fmt: skip
 
     e = sub.add_parser("export", help="export a run to ONNX (parity-checked)")
     e.add_argument("run", type=Path)
@@ -77,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, default=Path("model/assets/MODEL_CARD.md"))
     c.add_argument("--compare", type=Path, default=None, help="a --split paper run to cite")
     c.add_argument("--note", action="append", default=[], help="a line for the Limits section")
+    c.add_argument("--cv", type=Path, default=None, help="a palsy-train cv-cnn folder to report")
 
     v = sub.add_parser("evaluate", help="evaluate an ONNX classifier on a folder-per-class set")
     v.add_argument("model", type=Path)
@@ -86,6 +92,24 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--split", choices=("grouped", "paper"), default="grouped")
     v.add_argument("--out", type=Path, default=None, help="folder for report JSON and PNG")
     v.add_argument("--cache", type=Path, default=Path("cache"))
+
+    x = sub.add_parser(
+        "cv-cnn",
+        help="person-grouped cross-validation of the CNN, alone and in the grader",
+    )
+    x.add_argument("--train-set", type=Path, default=Path("data/synth1"),
+                   help="the CNN's training images (palsy-train synth --variants 1)")  # fmt: skip
+    x.add_argument("--synth", type=Path, default=Path("data/synth3"), help="the grader's set")
+    x.add_argument("--london", type=Path, default=Path("../shared/data/faces/london"))
+    x.add_argument("--out", type=Path, default=Path("runs/cnn-cv"))
+    x.add_argument("--cache", type=Path, default=Path("cache"))
+    x.add_argument("--folds", type=int, default=5)
+    x.add_argument("--epochs", type=int, default=30)
+    x.add_argument("--patience", type=int, default=5)
+    x.add_argument("--learning-rate", type=float, default=1e-4)
+    x.add_argument("--threads", type=int, default=2)
+    x.add_argument("--limit", type=int, default=None, help="only the first N people")
+    _input_options(x, default_align="midline", default_mirror="difference")
 
     for name, helptext, synthetic in (
         ("fit-grader", "fit the grader on the London photos and a synthetic set", True),
@@ -116,7 +140,27 @@ def _parser() -> argparse.ArgumentParser:
             "--features", type=_features, default=None,
             help="comma-separated grader features (default: training.grader.GRADER_FEATURES)",
         )  # fmt: skip
+        sub.choices[name].add_argument(
+            "--cnn-oof", type=Path, default=None,
+            help="the CNN's out-of-fold probabilities (palsy-train cv-cnn's cnn_oof.json)",
+        )  # fmt: skip
     return p
+
+
+def _input_options(
+    parser: argparse.ArgumentParser, default_align: str = "eyes", default_mirror: str = "none"
+) -> None:
+    """The classifier contract's `input` (model.cnn.contract.ALIGNS, MIRRORS)."""
+    from model.cnn.contract import ALIGNS, MIRRORS
+
+    parser.add_argument(
+        "--align", choices=ALIGNS, default=default_align,
+        help="crop levelled on the pupils (paper) or on the facial midline",
+    )  # fmt: skip
+    parser.add_argument(
+        "--mirror", choices=MIRRORS, default=default_mirror,
+        help="difference: the network sees the crop minus its mirror image",
+    )  # fmt: skip
 
 
 def _features(text: str) -> tuple[str, ...]:
@@ -129,6 +173,26 @@ def _features(text: str) -> tuple[str, ...]:
             f"unknown features {unknown}; known: {', '.join(FEATURES)}"
         )
     return names
+
+
+def _cv_cnn(args: argparse.Namespace) -> int:
+    from training.cnn_cv import CvConfig, compare, run
+    from training.grader_commands import load_rows
+
+    if not (_grader_data_ok(args) and _data_ok(args.train_set, "training set")):
+        return 2
+    rows, _ = load_rows(args.london, args.synth, args.cache, None, args.limit)
+    cfg = CvConfig(
+        args.train_set, args.out, args.folds, epochs=args.epochs, patience=args.patience,
+        learning_rate=args.learning_rate, align=args.align, mirror=args.mirror,
+        cache=args.cache, threads=args.threads,
+    )  # fmt: skip
+    summary = run(cfg, rows)
+    oof = json.loads((args.out / "cnn_oof.json").read_text())
+    summary["compare"] = compare(rows, oof, args.folds)
+    (args.out / "cnn_cv.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(json.dumps(summary["compare"], indent=1))
+    return 0
 
 
 def _fit_exam(args: argparse.Namespace) -> int:
@@ -171,7 +235,7 @@ def _fit_grader(args: argparse.Namespace) -> int:
     if not _grader_data_ok(args):
         return 2
     params = fit(args.london, args.synth, args.out, args.cache, args.version, args.cnn,
-                 args.model, args.limit, **_chosen(args))  # fmt: skip
+                 args.model, args.limit, cnn_oof=args.cnn_oof, **_chosen(args))  # fmt: skip
     print(f"grader {params.version}: no signs below P(palsy) {params.clear_below:.3f}, finding "
           f"from {params.finding_at:.3f}; written to {args.out}")  # fmt: skip
     return 0
@@ -187,7 +251,7 @@ def _evaluate_grader(args: argparse.Namespace) -> int:
     if not _grader_data_ok(args):
         return 2
     evaluate(args.london, args.synth, args.out, args.cache, args.model, args.folds, args.limit,
-             args.card, **_chosen(args))  # fmt: skip
+             args.card, cnn_oof=args.cnn_oof, **_chosen(args))  # fmt: skip
     return 0
 
 
@@ -212,6 +276,7 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, augment=args.augment,
         cache_dir=args.cache, threads=args.threads, learning_rate=args.learning_rate,
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
+        align=args.align, mirror=args.mirror, patience=args.patience,
     )  # fmt: skip
     out = run(cfg)
     val = out["validation"]
@@ -262,7 +327,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _card(args: argparse.Namespace) -> int:
     from training.model_card import write_card
 
-    print(write_card(args.run, args.out, args.note, args.compare))
+    print(write_card(args.run, args.out, args.note, args.compare, args.cv))
     return 0
 
 
@@ -279,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         "evaluate-grader": _evaluate_grader,
         "fit-exam": _fit_exam,
         "evaluate-exam": _evaluate_exam,
+        "cv-cnn": _cv_cnn,
     }
     return handler[args.command](args)
 

@@ -82,9 +82,12 @@ def list_directory(root: Path) -> Listing:
     return Listing(root, class_names, files, np.asarray(labels, np.int32))
 
 
-def _cache_key(listing: Listing, size: int) -> str:
+def _cache_key(listing: Listing, size: int, align: str = "eyes") -> str:
     digest = model_digest()
+    # "eyes" keys as before issue 21, so existing caches stay valid.
     digest.update(f"v1 size={size}\n".encode())
+    if align != "eyes":
+        digest.update(f"{align}\n".encode())
     digest.update(Path(__file__).with_name("eyes.py").read_bytes())
     for rel in listing.files:
         st = (listing.root / rel).stat()
@@ -102,10 +105,15 @@ def prepare_one(
 
 
 def prepare(
-    listing: Listing, size: int = INPUT_SIZE, cache_dir: Path | None = None, progress: bool = True
+    listing: Listing,
+    size: int = INPUT_SIZE,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+    align: str = "eyes",
 ) -> Prepared:
-    """Preprocess every file of `listing` (or load the cached arrays)."""
-    key = _cache_key(listing, size)
+    """Preprocess every file of `listing` (or load the cached arrays); `align` as in the
+    classifier contract (`model.cnn.contract.ALIGNS`)."""
+    key = _cache_key(listing, size, align)
     if cache_dir is not None:
         images_path = Path(cache_dir) / f"{key}.images.npy"
         meta_path = Path(cache_dir) / f"{key}.json"
@@ -120,7 +128,7 @@ def prepare(
 
     from training.eyes import EyeLocator
 
-    locate = EyeLocator()
+    locate = EyeLocator(align)
     n = len(listing.files)
     images = np.zeros((n, size, size, 3), np.uint8)
     found = np.zeros(n, bool)

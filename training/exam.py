@@ -30,20 +30,22 @@ import inspect
 import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from model.decision.confidence import Confidence, ExamCalibration
 from model.decision.exam import MOVEMENT, ExamParams, decide, movement_gaps, shape_distance
 from model.decision.exam import corner_movement as moved
 from model.face.landmarks import IRIS_CENTRE
 from model.measures.asymmetry import MM_PER_IPD, Measures, SideMeasures, face_shape
 from model.measures.expression import Expression
 from model.reasons import Rejected
-from training.grader import _newton, pct, person_folds
+from training import verdict_calibration as vc
+from training.grader import CALIBRATION_FOLDS, CALIBRATION_SEED, _newton, pct, person_folds
 from training.grader import share as shared
 from training.grader_data import code_digest
 from training.synth import MESH, MESH_ANCHORS
@@ -337,8 +339,41 @@ def _turned(gaps: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return (1.0 if gaps[0] >= 0 else -1.0) * gaps / scale
 
 
+def smile_outcomes(params: ExamParams, people: Sequence[Person]) -> list[tuple[str, float, bool]]:
+    """(pattern, raw P(one side weak), truly weak) of each person's healthy pair and smile
+    failures of `FIT_STRENGTHS` that the exam decides (no retake asked)."""
+    out: list[tuple[str, float, bool]] = []
+    for p in people:
+        tried = [(p.smile, False)] + [
+            (m, True) for (st, _), m in p.failed_smiles.items() if st in FIT_STRENGTHS
+        ]
+        for moved_to, weak in tried:
+            reason, _, pattern, *_, p_weak = decide(
+                params, p.rest[0], moved_to[0], None, *_exprs(p.rest, moved_to)
+            )
+            if reason is None and pattern is not None and p_weak is not None:
+                out.append((pattern, p_weak, weak))
+    return out
+
+
+def _calibration(people: Sequence[Person], version: str, policy: Policy, clear: float,
+                 finding: float) -> ExamCalibration:  # fmt: skip
+    """Fitted on the out-of-fold smiles of an inner person-grouped cross-validation."""
+    oof: list[tuple[str, float, bool]] = []
+    for held in person_folds([p.subject for p in people], CALIBRATION_FOLDS, CALIBRATION_SEED):
+        inner = fit([p for p in people if p.subject not in held], version, policy,
+                    calibrate=False)  # fmt: skip
+        oof += smile_outcomes(inner, [p for p in people if p.subject in held])
+    calibration = vc.fit_exam([o[1] for o in oof], [o[2] for o in oof], clear, finding)
+    calibration.fitted["folds"] = CALIBRATION_FOLDS
+    return calibration
+
+
 def fit(people: Sequence[Person], version: str, policy: Policy = Policy(),
-        record: dict[str, Any] | None = None) -> ExamParams:  # fmt: skip
+        record: dict[str, Any] | None = None, calibrate: bool = True) -> ExamParams:  # fmt: skip
+    """Fit on `people`; `calibrate`: the calibration from an inner cross-validation (else the
+    raw P(weak), prior-shifted)."""
+
     def larger(a: Measures, b: Measures) -> float:
         return max(moved(a.left, b.left), moved(a.right, b.right))
 
@@ -364,17 +399,18 @@ def fit(people: Sequence[Person], version: str, policy: Policy = Policy(),
     spread = rests.std(axis=0)
     draft = ExamParams(version, 0.0, [1.0] * len(MOVEMENT), [0.0] * len(MOVEMENT), 0.0, 0.0, 1.0,
                        0.0, policy.brow_fraction, spread.tolist(), 0.0)  # fmt: skip
+    clear = float(np.quantile(p_weak, policy.clear_rate))
+    finding = max(clear, float(np.quantile(p_weak, policy.finding_rate)))
     same = [shape_distance(p.shapes["rest"], shape, draft)
             for p in people for k, shape in p.shapes.items() if k.startswith("smile")]  # fmt: skip
-    clear = float(np.quantile(p_weak, policy.clear_rate))
-    return ExamParams(
+    params = ExamParams(
         version=version,
         min_smile=float((np.percentile(noise, 99) + np.percentile(smiles, 1)) / 2),
         movement_scale=scale.tolist(),
         weights=weights.tolist(),
         bias=bias,
         clear_below=clear,
-        finding_at=max(clear, float(np.quantile(p_weak, policy.finding_rate))),
+        finding_at=finding,
         min_brow_raise=float(max(brow_noise)),
         brow_fraction=policy.brow_fraction,
         shape_spread=spread.tolist(),
@@ -393,7 +429,11 @@ def fit(people: Sequence[Person], version: str, policy: Policy = Policy(),
             "brow_rule": "stated, not calibrated on real brow raises",
             **(record or {}),
         },
+        calibration=ExamCalibration.uncalibrated(clear, finding),
     )
+    if not calibrate:
+        return params
+    return replace(params, calibration=_calibration(people, version, policy, clear, finding))
 
 
 def evaluate(people: Sequence[Person], k: int = 5) -> dict[str, Any]:
@@ -406,9 +446,15 @@ def evaluate(people: Sequence[Person], k: int = 5) -> dict[str, Any]:
     refused_other: list[bool] = []
     pattern_checks: dict[str, list[str | None]] = {"stroke_type": [], "bells_type": []}
     no_smile_refused = 0
+    confidences: list[Confidence] = []
+    truly_weak: list[bool] = []
     for held in person_folds([p.subject for p in people], k, seed=7):
         params = fit([p for p in people if p.subject not in held], "cv")
         test = [p for p in people if p.subject in held]
+        assert params.calibration is not None
+        for told, p_weak, is_weak in smile_outcomes(params, test):
+            confidences.append(params.calibration.confidence(told, p_weak))
+            truly_weak.append(is_weak)
         for p in test:
             reason, _, pattern, *_ = decide(
                 params, p.rest[0], p.smile[0], None, *_exprs(p.rest, p.smile)
@@ -478,6 +524,7 @@ def evaluate(people: Sequence[Person], k: int = 5) -> dict[str, Any]:
             for want, got in pattern_checks.items()
         },
         "mm_per_ipd": MM_PER_IPD,
+        "calibration": vc.exam_report(confidences, truly_weak),
     }
 
 
@@ -493,6 +540,31 @@ def write(params: ExamParams, out: Path) -> None:
 def report_json(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "exam_evaluation.json").write_text(json.dumps(report, indent=1) + "\n")
+
+
+def _calibration_text(cal: dict[str, Any]) -> str:
+    from training.grader_commands import reliability_table
+
+    a = cal["answer"]
+    table = reliability_table(a["reliability"]).replace("top-class probability", "confidence")
+    table = table.replace("| photos |", "| pairs |")
+    return f"""## How sure
+The reply says how sure the exam is of its pattern: the calibrated probability that "no signs"
+(pattern none) or "one side weak" (a weak-side pattern) is right; "unclear" is always "not
+sure". P(one side weak) is mapped by a Platt map fitted on the out-of-fold P of an inner
+person-grouped cross-validation (healthy pairs and the {"/".join(f"{s:.0%}" for s in FIT_STRENGTHS)}
+smile failures weighing the same), shifted to the share of weak smiles at which the even bet
+falls midway between the two thresholds ({cal["prior_weak"]:.1%} on average over these folds;
+the shipped value is `calibration.prior_weak` in `exam.json`). The brow step's
+Bell's / stroke distinction is a stated rule and has no probability of its own.
+
+Held-out pairs ({cal["pairs"]}: healthy and those failures, each fold's calibration fitted
+without them), weighted to that share: expected calibration error **{a["ece"]:.3f}** (at even
+odds {a["ece_even_odds"]:.3f}, on the data's own mix {a["ece_data_mix"]:.3f}); few pairs, so
+each bin is coarse.
+
+{table}
+"""
 
 
 def card_text(report: dict[str, Any]) -> str:
@@ -547,6 +619,7 @@ Complete one-sided smile failure with raised brows: both brows up -> stroke-type
 {pct(pat["stroke_type"]["right_pattern"])}; only the other side's brow up -> Bell's-type
 {pct(pat["bells_type"]["right_pattern"])}.
 
+{_calibration_text(report["calibration"])}
 ## Same person?
 Face proportions from the mesh (eye corners, nose; `model.measures.asymmetry.SHAPE_PAIRS`),
 each over its spread between people; the limit is the 99th percentile of a person's own rest ->

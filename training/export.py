@@ -131,7 +131,7 @@ def export(
 def metadata_for(
     classes: list[str], version: str, description: str, metrics: dict[str, Any],
     clinical_validation: str = "none", name: str = "palsy-cnn",
-    validation_subjects: list[str] | None = None,
+    validation_subjects: list[str] | None = None, align: str = "eyes", mirror: str = "none",
 ) -> dict[str, str]:  # fmt: skip
     """The ONNX metadata_props (model.cnn.contract). `validation_subjects`: the people the model
     never trained on, so behavioural checks can use exactly those (only when the data names its
@@ -144,6 +144,8 @@ def metadata_for(
         clinical_validation=clinical_validation,
         metrics=metrics,
         validation_subjects=None if validation_subjects is None else tuple(validation_subjects),
+        align=align,
+        mirror=mirror,
     ).to_props()
 
 
@@ -173,14 +175,16 @@ def export_run(
 ) -> Export:  # fmt: skip
     """`palsy-train export`: the run's final model to ONNX, parity-checked on its validation
     images (raises `ParityError`); writes and returns the run's export.json."""
-    import keras
+    from training import cnn
 
     run = Run.load(path)
     data, val = run.data(), run.split.validation
-    model = keras.models.load_model(run.model_path)
+    model = cnn.load(run.model_path)
+    conf = run.report.config
     meta = metadata_for(
         data.listing.class_names, version or run.name, description, headline(run.report),
         clinical_validation, validation_subjects=run.held_out(data.subjects),
+        align=conf.align, mirror=conf.mirror,
     )  # fmt: skip
     res = export(model, data.prepared.images[val], out, meta, int8, data.listing.labels[val])
     summary = Export(

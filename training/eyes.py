@@ -1,10 +1,12 @@
-"""Locate the eyes for `classifier_input` the way serving does: model.face.locate.FaceLocator."""
+"""Locate the eyes for `classifier_input` the way serving does: model.face.locate.FaceLocator;
+with `align="midline"`, the two points levelled on the facial midline (`midline_eyes`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from model.face.locate import FaceLocator
+from model.face.preprocess import midline_eyes
 from model.reasons import Rejected
 
 
@@ -15,11 +17,13 @@ class EyeLocator:
     quality gate: training keeps every photo with a face.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, align: str = "eyes") -> None:
         self._locator = FaceLocator()
+        self.align = align
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         try:
-            return self._locator.locate(rgb).points.eyes
+            located = self._locator.locate(rgb)
         except Rejected:
             return None
+        return midline_eyes(located.mesh) if self.align == "midline" else located.points.eyes

@@ -25,11 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from model.decision.confidence import Confidence, GraderCalibration
 from model.decision.grader import FEATURES, Grader, GraderParams, design_row
 from model.decision.triage import Tier, triage
 from model.labels import NORMAL, PAPER_CLASSES, SEVERITIES, parse_label
 from model.measures import asymmetry, expression
 from model.measures.asymmetry import MM_PER_IPD
+from training import verdict_calibration as vc
 from training.grader_data import Row
 
 CLASSES: tuple[str, ...] = (NORMAL, *PAPER_CLASSES)
@@ -43,6 +45,9 @@ GRADER_FEATURES: tuple[str, ...] = (
     *expression.FEATURES,
 )
 L2 = 1e-3
+# Folds of the inner cross-validation whose out-of-fold grades the calibration is fitted on.
+CALIBRATION_FOLDS = 5
+CALIBRATION_SEED = 11
 
 
 @dataclass(frozen=True)
@@ -119,14 +124,18 @@ def fit(
     policy: Policy = Policy(),
     version: str = "unversioned",
     record: dict[str, Any] | None = None,
+    calibrate: bool = True,
 ) -> GraderParams:
-    """Fit the grader on `rows` (healthy and palsy; rejected rows are skipped)."""
+    """Fit the grader on `rows` (healthy and palsy; rejected rows are skipped). `calibrate`:
+    fit the calibration on the out-of-fold grades of an inner person-grouped cross-validation
+    of these rows (else the raw probabilities, prior-shifted)."""
     rows = usable(rows)
     scale = healthy_scale(rows)
     blank = GraderParams(
         version=version, classes=CLASSES, features=tuple(features), healthy_scale=scale,
         cnn_classes=tuple(cnn_classes), weights=[[0.0] * (len(features) + len(cnn_classes))] *
-        len(CLASSES), bias=[0.0] * len(CLASSES), clear_below=0.5, finding_at=0.5,
+        len(CLASSES), bias=[0.0] * len(CLASSES), clear_below=0.25, finding_at=0.75,
+        calibration=GraderCalibration.uncalibrated(0.25, 0.75),
     )  # fmt: skip
     x = np.stack([design_row(r.asym, r.cnn, blank) for r in rows])
     labels = [r.label for r in rows]
@@ -155,6 +164,12 @@ def fit(
         },
         **(record or {}),
     }
+    calibration = GraderCalibration.uncalibrated(clear, finding)
+    if calibrate:
+        inner = cross_validate(rows, cnn_classes, CALIBRATION_FOLDS, CALIBRATION_SEED, policy,
+                               features, calibrate=False)  # fmt: skip
+        calibration = vc.fit_grader(inner, CLASSES, clear, finding)
+        calibration.fitted["folds"] = CALIBRATION_FOLDS
     return GraderParams(
         **{
             **params.__dict__,
@@ -162,6 +177,7 @@ def fit(
             "finding_at": finding,
             "severe_floor": severe_floor,
             "fitted": fitted,
+            "calibration": calibration,
         }
     )
 
@@ -181,6 +197,13 @@ class Outcome:
     label: str | None
     side: str | None
     tier: Tier
+    p_palsy: float = 0.0
+    # The grader's raw and calibrated class probabilities (in `CLASSES` order).
+    probabilities: tuple[float, ...] = ()
+    calibrated: tuple[float, ...] = ()
+    confidence: Confidence | None = None
+    torn: str | None = None  # "unclear": the class a finding would have had
+    reordered: bool = False  # the calibration's `on_top` had to act
 
 
 def grade_rows(params: GraderParams, rows: Sequence[Row]) -> list[Outcome]:
@@ -188,8 +211,15 @@ def grade_rows(params: GraderParams, rows: Sequence[Row]) -> list[Outcome]:
     out = []
     for r in rows:
         probs = grader.probabilities(design_row(r.asym, r.cnn, params))[0]
-        finding = grader.decide(probs.tolist(), r.asym)
-        out.append(Outcome(r, finding.decision, finding.label, finding.side, triage(finding.label)))
+        graded = grader.graded(probs.tolist(), r.asym)
+        f = graded.finding
+        loose = grader.calibration.apply(graded.raw_probabilities, f.decision, f.label or f.torn,
+                                         ordered=False)  # fmt: skip
+        out.append(Outcome(
+            r, f.decision, f.label, f.side, triage(f.label), f.p_palsy, tuple(probs.tolist()),
+            tuple(graded.probabilities[c] for c in params.classes), graded.confidence, f.torn,
+            any(abs(loose[c] - graded.probabilities[c]) > 1e-12 for c in params.classes),
+        ))  # fmt: skip
     return out
 
 
@@ -200,14 +230,17 @@ def cross_validate(
     seed: int = 7,
     policy: Policy = Policy(),
     features: Sequence[str] = GRADER_FEATURES,
+    calibrate: bool = True,
 ) -> list[Outcome]:
-    """Every usable row graded by a grader fitted without its person."""
+    """Every usable row graded by a grader fitted without its person (its calibration too:
+    fitted on an inner cross-validation of the fold's own people)."""
     rows = usable(rows)
     outcomes: list[Outcome] = []
     for held in person_folds([r.subject for r in rows], folds, seed):
         train = [r for r in rows if r.subject not in held]
         test = [r for r in rows if r.subject in held]
-        outcomes += grade_rows(fit(train, cnn_classes, features, policy), test)
+        fitted = fit(train, cnn_classes, features, policy, calibrate=calibrate)
+        outcomes += grade_rows(fitted, test)
     return outcomes
 
 

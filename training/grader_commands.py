@@ -10,6 +10,7 @@ from typing import Any
 from model.decision.grader import GraderParams
 from model.measures.asymmetry import MM_PER_IPD
 from training import grader as tg
+from training import verdict_calibration as vc
 from training.grader_data import Row, london_items, measure_rows, synth_items
 
 DATA_NOTE = (
@@ -37,16 +38,31 @@ def _cnn_holdout(screener: Any) -> set[str]:
     return set(screener.classifier.contract.validation_subjects or ())
 
 
+def out_of_fold(rows: list[Row], cnn_oof: Path | None) -> list[Row]:
+    """The rows with the CNN probabilities of `palsy-train cv-cnn` (each from a CNN that never
+    saw the person) in place of the installed classifier's; unchanged without a file."""
+    if cnn_oof is None:
+        return rows
+    from training.cnn_cv import with_oof
+
+    oof = json.loads(cnn_oof.read_text())
+    return with_oof(rows, oof) + [r for r in rows if r.rejected is not None]
+
+
 def evaluate(
     london: Path, synth: Path, out: Path, cache: Path, classifier: Path | None = None,
     folds: int = 5, limit: int | None = None, card: Path | None = None,
-    features: tuple[str, ...] = tg.GRADER_FEATURES,
+    features: tuple[str, ...] = tg.GRADER_FEATURES, cnn_oof: Path | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Person-grouped cross-validation of the grader with and without the CNN."""
+    """Person-grouped cross-validation of the grader with and without the CNN (with
+    `cnn_oof`, the CNN's out-of-fold probabilities: a fair test of its weight)."""
     rows, screener = load_rows(london, synth, cache, classifier, limit)
+    rows = out_of_fold(rows, cnn_oof)
     usable = tg.usable(rows)
-    cnn_classes = tuple(screener.classifier.classes)
+    cnn_classes = tuple(next(iter(usable)).cnn) if cnn_oof else tuple(screener.classifier.classes)
     without_cnn = tg.cross_validate(usable, (), folds, features=features)
+    from training.cnn_cv import score_figures, weighing
+
     report: dict[str, Any] = {
         "data": {
             "note": DATA_NOTE,
@@ -57,16 +73,21 @@ def evaluate(
             "features": list(features),
             "policy": tg.Policy().__dict__,
             "classifier": screener.classifier.info.version,
+            "cnn_out_of_fold": str(cnn_oof) if cnn_oof else None,
             "healthy_scale": tg.healthy_scale(usable),
         },
-        "without_cnn": tg.summarise(without_cnn, rows),
+        "without_cnn": tg.summarise(without_cnn, rows) | score_figures(usable, without_cnn),
+        "calibration": vc.grader_report(without_cnn, tg.CLASSES),
         "severity_bands": tg.severity_bands(rows),
         "estimated_droop": tg.estimated_droop(rows, folds),
     }
     with_cnn = tg.cross_validate(usable, cnn_classes, folds, features=features)
-    report["with_cnn"] = tg.summarise(with_cnn)
-    # The CNN trained on most of these people: only its held-out people are a fair comparison.
-    held = _cnn_holdout(screener)
+    report["with_cnn"] = tg.summarise(with_cnn) | score_figures(usable, with_cnn)
+    if cnn_oof:
+        report["weighing"] = weighing(usable, without_cnn, with_cnn)
+    # The CNN trained on most of these people: only its held-out people are a fair comparison
+    # (out-of-fold probabilities are fair on everyone).
+    held = set() if cnn_oof else _cnn_holdout(screener)
     if held:
         fair = [r for r in usable if r.subject in held]
         without = [o for o in without_cnn if o.row.subject in held]
@@ -86,10 +107,12 @@ def evaluate(
 def fit(
     london: Path, synth: Path, out: Path, cache: Path, version: str, use_cnn: bool = False,
     classifier: Path | None = None, limit: int | None = None,
-    features: tuple[str, ...] = tg.GRADER_FEATURES,
+    features: tuple[str, ...] = tg.GRADER_FEATURES, cnn_oof: Path | None = None,
 ) -> GraderParams:  # fmt: skip
-    """Fit on every person and write the grader parameters."""
+    """Fit on every person and write the grader parameters. With `cnn_oof`, the CNN's weight
+    is learned from its out-of-fold probabilities (as serving will see it on new people)."""
     rows, screener = load_rows(london, synth, cache, classifier, limit)
+    rows = out_of_fold(rows, cnn_oof)
     record = {
         "data": DATA_NOTE,
         "london": str(london),
@@ -97,6 +120,7 @@ def fit(
         "classifier": screener.classifier.info.version if use_cnn else None,
         "command": f"palsy-train fit-grader --synth {synth} --version {version}"
         + (" --cnn" if use_cnn else "")
+        + (f" --cnn-oof {cnn_oof}" if cnn_oof else "")
         + ("" if features == tg.GRADER_FEATURES else f" --features {','.join(features)}"),
     }
     cnn = tuple(screener.classifier.classes) if use_cnn else ()
@@ -161,6 +185,82 @@ def external_results(london: Path) -> str | None:
     return f"*{heading}*\n\n{rest.strip()}"
 
 
+def reliability_table(table: list[dict[str, Any]]) -> str:
+    rows = "\n".join(
+        f"| {r['bin']} | {r['photos']} | {r['weight']:.1%} | {r['confidence']:.3f} "
+        f"| {r['right']:.3f} |"
+        for r in table
+    )
+    return (
+        "| top-class probability | photos | weight | mean probability | share right |\n"
+        f"|---|---|---|---|---|\n{rows}"
+    )
+
+
+def calibration_text(cal: dict[str, Any]) -> str:
+    """The card's section on the shown probabilities (training.verdict_calibration)."""
+    top, before, answer = cal["top_class"], cal["top_class_before"], cal["answer"]
+    bands = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cal["bands"].items())
+    disagreed = cal["raw_top_disagreed_with_verdict"]
+    return f"""## How sure: the probabilities people are shown
+The grader's own class scores are fitted with healthy and palsy photos weighing the same, and
+its verdict is taken on P(palsy) against the two thresholds, not on the top class: on these
+held-out people the raw top class disagreed with the verdict for {disagreed} of {cal["photos"]}
+photos. The shown probabilities are calibrated (`model/decision/confidence.py`;
+fitted on the out-of-fold grades of an inner person-grouped cross-validation, so every figure
+below is on people that neither the grader nor its calibration saw): a Platt map of P(normal)
+shifted to the share of palsy at which the even bet falls midway between the thresholds
+({cal["prior_palsy"]:.1%} on average over these folds, about 1 in {1 / cal["prior_palsy"]:.0f}
+photos; the shipped value is `calibration.prior_palsy` in `grader.json`), Platt maps of
+the verdict class's share of the palsy probability, and the verdict on top. The verdict's
+class(es) came out on top in {cal["verdict_on_top"]} of {cal["photos"]}; the last step had to
+lift them in {cal["reordered"]} (findings and "unclear" whose class is not the most probable
+palsy class, because the region is chosen first).
+
+Expected calibration error (10 bins), held-out photos weighted so that palsy makes up
+{cal["prior_palsy"]:.1%}: top-class probability **{top["ece"]:.3f}** (the raw grader's top
+class, same weighting: {before["ece"]:.3f}); the answer's confidence (P that "signs" / "no signs"
+is right, the number people are told) **{answer["ece"]:.3f}**. A calibration holds for one mix
+of photos: at even odds the top class's ECE is {top["ece_even_odds"]:.3f} (raw
+{before["ece_even_odds"]:.3f}), on this data's own mix (mostly warps)
+{top["ece_data_mix"]:.3f} (raw {before["ece_data_mix"]:.3f}). Bands told ({cal["photos"]}
+held-out photos): {bands}.
+
+Reliability of the top class's probability (held-out, weighted as above):
+
+{reliability_table(top["reliability"])}
+
+Reliability of the answer's confidence:
+
+{reliability_table(answer["reliability"]).replace("top-class probability", "confidence")}
+"""
+
+
+def _cnn_text(report: dict[str, Any], fair_text: str) -> str:
+    """What the "with cnn" rows mean, and whether the CNN earns a weight."""
+    oof = report["data"].get("cnn_out_of_fold")
+    if not oof:
+        return (
+            'Rows "with cnn" are optimistic: the CNN was trained on the synthetic images of most '
+            f"of these people. {fair_text}\nThe shipped grader gives the CNN no weight "
+            "(`palsy-train fit-grader` without `--cnn`): its gain is on synthetic warps like its "
+            "own training data, and on real photos held back from the project it was near "
+            "chance while the mouth-corner measure was not."
+        )
+    from training.cnn_cv import adds
+
+    _, sentence = adds({
+        "grader_without_cnn": report["without_cnn"], "grader_with_cnn": report["with_cnn"],
+        **report["weighing"],
+    })  # fmt: skip
+    return (
+        'Rows "with cnn" use the retrained CNN\'s out-of-fold probabilities (`palsy-train '
+        f"cv-cnn`, `{oof}`): every photo's probabilities come from a CNN that never saw its "
+        "person, and each fold's grader learned the CNN's weight from other people's "
+        f"out-of-fold probabilities. {sentence} The model card has the CNN's own figures."
+    )
+
+
 def card_text(report: dict[str, Any], external: str | None = None) -> str:
     """The grader's card, from the evaluation report and the external evaluation's text."""
     d = report["data"]
@@ -196,6 +296,7 @@ def card_text(report: dict[str, Any], external: str | None = None) -> str:
             f"flagged {tg.pct(a['palsy_synthetic']['all']['flagged'])} without, "
             f"{tg.pct(b['palsy_synthetic']['all']['flagged'])} with.\n"
         )
+    cnn_text = _cnn_text(report, fair_text)
     return f"""# Grader card (generated by `palsy-train evaluate-grader`; do not edit by hand)
 
 The screen decides from facial measures (`model/measures/asymmetry.py`) through the grader
@@ -219,12 +320,9 @@ the other people only.
 
 {headline_table(report)}
 
-Rows "with cnn" are optimistic: the CNN was trained on the synthetic images of most of these
-people. {fair_text}
-The shipped grader gives the CNN no weight (`palsy-train fit-grader` without `--cnn`): its gain
-is on synthetic warps like its own training data, and on real photos held back from the project
-it was near chance while the mouth-corner measure was not.
+{cnn_text}
 
+{calibration_text(report["calibration"])}
 ## How much of a realised droop the measures recover
 The synthetic warps move the content around each moved point by its whole displacement
 (`tests/training/test_training_warp.py`), so the applied size is the size in the image. Measured /

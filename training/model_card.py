@@ -28,18 +28,14 @@ TEMPLATE = """# Model card: palsy classifier `{version}`
 
 **Its role now:** the screen decides from calibrated facial measures through the grader
 (`grader.json`, card: [GRADER_CARD.md](GRADER_CARD.md)). Serving runs this CNN only when the
-grader weighs it (`palsy-check --cnn` runs it in shadow), and the shipped grader gives it no
-weight: on the people it never trained on it added sensitivity only on synthetic warps like its
-training data, while on
-real photos held back from the project it separated palsy from healthy worse than the
-mouth-corner measure alone (AUROC 0.82 against 0.98, as reported when the grader was asked for).
+grader weighs it (`palsy-check --cnn` runs it in shadow). {role}
 
 ## Files
 
 {files}
 
 Contract (`model/cnn/contract.py`): one float32 input `[N, {size}, {size}, 3]` (RGB
-0–255, the crop made by `model.face.preprocess.classifier_input`), one output of logits
+0–255, the crop made by `model.face.preprocess.classifier_input`, {input}), one output of logits
 `[N, {n_classes}]`, classes in output order `{classes}`. ONNX opset {opset},
 dynamic batch. Keras vs ONNX Runtime parity over the {parity_images} validation images:
 max |Δlogit| = {parity:.3g} (the export fails above {tolerance}).
@@ -89,15 +85,14 @@ blur ({blur:g} %), noise
 
 ## Training
 
-The paper's recipe (Dua & Sharma 2025): Rescaling(1/255); Conv2D {filters} \
+The paper's recipe (Dua & Sharma 2025): Rescaling(1/255);{mirror_step} Conv2D {filters} \
 ({kernel}×{kernel}, relu,
 'same'), each followed by MaxPooling2D and Dropout({dropout:g}); Flatten; Dense({dense}, relu);
 Dense({n_classes}) logits; {parameters:,}
 parameters. Adam (learning rate {learning_rate:g}{lr_note}),
 SparseCategoricalCrossentropy(from_logits=True), batch
 {batch_size}, **{epochs_run} epochs** (configured: {epochs}), seed
-{seed}, augmentation {augment}. The shipped
-weights are those of the last epoch (no epoch picked on validation). Median
+{seed}, augmentation {augment}. {weights_note} Median
 {seconds_per_epoch} s per epoch on the shared 2-core build machine.
 
 ## Validation (leak-free)
@@ -128,7 +123,7 @@ same set, {paper.near_duplicate_in_train} of {paper.validation_images} validatio
 have a near-duplicate in train (pHash within {paper.hamming_threshold_bits} bits, mirror
 included; compare {near_duplicates} of {validation_images} by chance in the
 person split) and {paper.subject_in_train} show a person who is also in train.
-{compare}
+{compare}{cv}
 ## Limits
 
 - Not validated on real patients; not for clinical use. Real palsy differs from these warps
@@ -266,7 +261,40 @@ def _synth_stats(data: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def facts(run: Run, notes: list[str] | None = None, compare: Path | None = None) -> dict[str, Any]:
+# The role of a card written without a cross-validation (`--cv`): the first grader's finding.
+ROLE_BEFORE_CV = (
+    "The grader of 2026-12 gives it no weight: on the people it never trained on it added "
+    "sensitivity only on synthetic warps like its training data, while on real photos held back "
+    "from the project it separated palsy from healthy worse than the mouth-corner measure alone "
+    "(AUROC 0.82 against 0.98, as reported when the grader was asked for)."
+)
+INPUTS = {
+    ("eyes", "none"): "levelled on the pupils (`input` metadata: align eyes, mirror none)",
+    ("midline", "none"): "levelled on the facial midline (`input`: align midline)",
+    ("midline", "difference"): "levelled on the facial midline; the graph's first step after "
+    "rescaling subtracts the crop's mirror image about its centre line, the midline (`input`: "
+    "align midline, mirror difference)",
+    ("eyes", "difference"): "levelled on the pupils; the graph subtracts the crop's mirror image "
+    "(`input`: align eyes, mirror difference)",
+}
+
+
+def _cv(cv: Path | None) -> tuple[str, str]:
+    """The cross-validation's card section and the role sentence it decides."""
+    if cv is None:
+        return "", ROLE_BEFORE_CV
+    from training.cnn_cv import SUMMARY, adds, card_section
+
+    summary = json.loads((cv / SUMMARY).read_text())
+    yes, sentence = adds(summary["compare"])
+    role = sentence + (" The shipped grader weighs it." if yes else
+                       " The shipped grader gives it no weight, and serving skips it.")  # fmt: skip
+    return card_section(summary), role
+
+
+def facts(
+    run: Run, notes: list[str] | None = None, compare: Path | None = None, cv: Path | None = None
+) -> dict[str, Any]:
     """Every value `TEMPLATE` names."""
     rep, exp = run.report, run.export
     if exp is None:
@@ -275,8 +303,12 @@ def facts(run: Run, notes: list[str] | None = None, compare: Path | None = None)
     used = split.chosen
     synth = _synth_stats(cfg.data)
     secs = rep.seconds_per_epoch_median
+    cv_section, role = _cv(cv)
     return {
         "version": exp.metadata["version"],
+        "role": role,
+        "cv": cv_section,
+        "input": INPUTS[(cfg.align, cfg.mirror)],
         "files": _files(run),
         "size": INPUT_SIZE,
         "n_classes": len(val.classes),
@@ -303,6 +335,7 @@ def facts(run: Run, notes: list[str] | None = None, compare: Path | None = None)
         "faces_not_found": ds.faces_not_found,
         "unreadable": len(ds.unreadable),
         "filters": "/".join(map(str, cnn.FILTERS)),
+        "mirror_step": "" if cfg.mirror == "none" else " x minus its mirror image (no weights);",
         "kernel": cnn.KERNEL,
         "dropout": cnn.DROPOUT,
         "dense": cnn.DENSE_UNITS,
@@ -315,6 +348,12 @@ def facts(run: Run, notes: list[str] | None = None, compare: Path | None = None)
         "epochs_run": rep.epochs_run,
         "epochs": cfg.epochs,
         "seed": cfg.seed,
+        "weights_note": "The shipped weights are those of the last epoch (no epoch picked on "
+        "validation)."
+        if cfg.patience is None
+        else f"Early stopping: training stopped after {cfg.patience} epochs without a lower "
+        "validation loss, and the shipped weights are those of the epoch with the lowest "
+        "(so the validation figures below are slightly optimistic).",
         "augment": f"on (`--augment`: {AUGMENTATION.describe()})"
         if cfg.augment
         else "off (paper parity)",
@@ -342,7 +381,8 @@ def facts(run: Run, notes: list[str] | None = None, compare: Path | None = None)
 
 
 def write_card(
-    run: Path, out: Path, notes: list[str] | None = None, compare: Path | None = None
-) -> Path:
-    out.write_text(TEMPLATE.format_map(facts(Run.load(run), notes, compare)))
+    run: Path, out: Path, notes: list[str] | None = None, compare: Path | None = None,
+    cv: Path | None = None,
+) -> Path:  # fmt: skip
+    out.write_text(TEMPLATE.format_map(facts(Run.load(run), notes, compare, cv)))
     return out

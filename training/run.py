@@ -263,14 +263,17 @@ class Run:
         """The network's parameter count: from the report, or (older runs) from the model."""
         if self.report.parameters is not None:
             return self.report.parameters
-        import keras
+        from training import cnn
 
-        return int(keras.models.load_model(self.model_path).count_params())
+        return int(cnn.load(self.model_path).count_params())
 
     def data(self) -> Data:
         """The run's dataset, prepared as training saw it (from the preprocessing cache)."""
         conf = self.report.config
-        return load(TrainConfig(conf.data, self.path, size=conf.size, cache_dir=conf.cache_dir))
+        return load(
+            TrainConfig(conf.data, self.path, size=conf.size, cache_dir=conf.cache_dir,
+                        align=conf.align)
+        )  # fmt: skip
 
     def held_out(self, subjects: list[str] | None) -> list[str] | None:
         """People with validation images and no training image (a random split may have none)."""

@@ -39,6 +39,13 @@ class TrainConfig:
     time_budget_s: float | None = None
     threads: int = 2
     progress: bool = True
+    # The classifier contract's `input` (model.cnn.contract): which crop, and what the graph
+    # does with it first. Defaults: the paper's (and every model before issue 21).
+    align: str = "eyes"
+    mirror: str = "none"
+    # Stop when the validation loss has not improved for this many epochs and keep the best
+    # epoch's weights (None: run every epoch, keep the last, as the paper does).
+    patience: int | None = None
 
 
 @dataclass
@@ -51,7 +58,7 @@ class Data:
 
 def load(cfg: TrainConfig) -> Data:
     listing = list_directory(cfg.data)
-    prepared = prepare(listing, cfg.size, cfg.cache_dir, progress=cfg.progress)
+    prepared = prepare(listing, cfg.size, cfg.cache_dir, progress=cfg.progress, align=cfg.align)
     return Data(listing, prepared, splits.hashes(prepared.images), listing.subjects())
 
 
@@ -164,14 +171,23 @@ def augmenter(tf: Any, keras: Any, seed: int, aug: Augmentation = AUGMENTATION) 
 
 def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray) -> Any:
     """Fit the paper CNN; returns (model, history dict). Writes history.json every epoch."""
+    images, labels = data.prepared.images, data.listing.labels
+    return fit_arrays(
+        cfg, len(data.listing.class_names), images[np.sort(train_idx)], labels[np.sort(train_idx)],
+        images[np.sort(val_idx)], labels[np.sort(val_idx)],
+    )  # fmt: skip
+
+
+def fit_arrays(
+    cfg: TrainConfig, n_cls: int, x_tr: np.ndarray, y_tr: np.ndarray, x_va: np.ndarray,
+    y_va: np.ndarray,
+) -> Any:  # fmt: skip
+    """`fit` on arrays: (model, history dict); history.json in `cfg.out` every epoch."""
     tf, keras = _setup_tf(cfg.seed, cfg.threads)
     from training import run as folder  # run.py reads TrainConfig from here: import late
     from training.cnn import compile_paper, paper_cnn
 
-    images, labels = data.prepared.images, data.listing.labels
-    n_cls = len(data.listing.class_names)
-    x_tr, y_tr = np.asarray(images[np.sort(train_idx)]), labels[np.sort(train_idx)]
-    x_va, y_va = np.asarray(images[np.sort(val_idx)]), labels[np.sort(val_idx)]
+    x_tr, x_va = np.asarray(x_tr), np.asarray(x_va)
     train_ds = (
         tf.data.Dataset.from_tensor_slices((x_tr, y_tr))
         .shuffle(len(x_tr), seed=cfg.seed, reshuffle_each_iteration=True)
@@ -187,7 +203,7 @@ def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray
         .batch(64)
         .map(lambda x, y: (tf.cast(x, tf.float32), y))
     )
-    model = compile_paper(paper_cnn(n_cls, cfg.size), cfg.learning_rate)
+    model = compile_paper(paper_cnn(n_cls, cfg.size, cfg.mirror), cfg.learning_rate)
     fit_start = time.perf_counter()
     history: dict[str, list[float]] = {}
     cfg.out.mkdir(parents=True, exist_ok=True)
@@ -209,11 +225,18 @@ def fit(cfg: TrainConfig, data: Data, train_idx: np.ndarray, val_idx: np.ndarray
             ):
                 self.model.stop_training = True
 
+    callbacks: list[Any] = [Log()]
+    if cfg.patience is not None and len(x_va):
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                "val_loss", patience=cfg.patience, restore_best_weights=True
+            )
+        )
     model.fit(
         train_ds,
         validation_data=val_ds if len(x_va) else None,
         epochs=cfg.epochs,
-        callbacks=[Log()],
+        callbacks=callbacks,
         verbose=2 if cfg.progress else 0,
     )
     return model, history

@@ -2,7 +2,11 @@
 
 - one float32 input `[N, INPUT_SIZE, INPUT_SIZE, 3]`, RGB 0-255 (the model rescales internally);
 - one output, logits `[N, C]`;
-- ONNX `metadata_props` as in `ClassifierMetadata` (keys in `Key`); `classes` is required.
+- ONNX `metadata_props` as in `ClassifierMetadata` (keys in `Key`); `classes` is required;
+- `input` says which crop the model wants (`ALIGNS`: levelled on the pupils, or on the facial
+  midline) and what the graph does with it before its first layer (`MIRRORS`: nothing, or the
+  crop minus its mirror image about the crop's vertical centre line). Serving builds the crop
+  named; the mirror is inside the graph, so no caller can build it differently.
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ INPUT_SIZE = 224
 # `clinical_validation` values that mean "not validated on real patients". Anything else is taken
 # as a description of a validation study, so a missing or empty key counts as unvalidated.
 NOT_VALIDATED = frozenset({"", "none", "no", "false", "unvalidated", "not validated"})
+# `input.align`: "eyes" = `classifier_input(rgb, pupils)`; "midline" =
+# `classifier_input(rgb, midline_eyes(mesh))` (model.face.preprocess). A model without the key
+# wants "eyes" (every model before issue 21).
+ALIGNS = ("eyes", "midline")
+# `input.mirror`, done by the graph itself: "none", or "difference" (x - x mirrored left-right,
+# after rescaling), which puts a one-sided droop in every pixel pair and cancels the symmetric
+# face.
+MIRRORS = ("none", "difference")
 
 
 class ContractError(ValueError):
@@ -34,6 +46,7 @@ class Key(StrEnum):
     METRICS = "metrics"  # JSON of headline validation metrics
     CALIBRATION = "calibration"  # JSON: temperature baked into the graph and its effect
     VALIDATION_SUBJECTS = "validation_subjects"  # JSON list of people held out from training
+    INPUT = "input"  # JSON {"align": ALIGNS, "mirror": MIRRORS}; missing: eyes, none
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,8 @@ class ClassifierMetadata:
     metrics: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
     validation_subjects: tuple[str, ...] | None = None
+    align: str = "eyes"
+    mirror: str = "none"
 
     @property
     def clinically_validated(self) -> bool:
@@ -69,6 +84,7 @@ class ClassifierMetadata:
             props[Key.CALIBRATION] = json.dumps(self.calibration)
         if self.validation_subjects is not None:
             props[Key.VALIDATION_SUBJECTS] = json.dumps(sorted(set(self.validation_subjects)))
+        props[Key.INPUT] = json.dumps({"align": self.align, "mirror": self.mirror})
         return {str(k): v for k, v in props.items()}
 
     @classmethod
@@ -100,6 +116,16 @@ class ClassifierMetadata:
                 return None
 
         subjects = loaded(Key.VALIDATION_SUBJECTS)
+        spec = {"align": "eyes", "mirror": "none"}
+        if props.get(Key.INPUT):
+            given = loaded(Key.INPUT)
+            if not isinstance(given, dict) or set(given) - set(spec):
+                raise ContractError(f"{where} 'input' must be a JSON object with align, mirror")
+            spec |= given
+        if spec["align"] not in ALIGNS or spec["mirror"] not in MIRRORS:
+            raise ContractError(
+                f"{where} 'input' wants align in {ALIGNS} and mirror in {MIRRORS}: {spec}"
+            )
         return cls(
             classes=tuple(classes),
             name=props.get(Key.NAME) or None,
@@ -109,4 +135,6 @@ class ClassifierMetadata:
             metrics=loaded(Key.METRICS) or {},
             calibration=loaded(Key.CALIBRATION),
             validation_subjects=tuple(subjects) if isinstance(subjects, list) else None,
+            align=spec["align"],
+            mirror=spec["mirror"],
         )

@@ -26,6 +26,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
+from model.decision.confidence import CalibrationError, Confidence, ExamCalibration
 from model.decision.triage import Tier, exam_tier, triage
 from model.measures.asymmetry import MM_PER_IPD, SHAPE_PAIRS, Measures, SideMeasures
 from model.measures.expression import Expression
@@ -33,7 +34,7 @@ from model.reasons import Reason
 from model.result import ScreeningResult
 
 DEFAULT_EXAM = Path(__file__).resolve().parents[1] / "assets" / "exam.json"
-FORMAT = "palsy-exam/2"
+FORMAT = "palsy-exam/3"  # 3: `calibration` (issue 21)
 # Paired expression scores whose change from rest to smile is compared between the sides.
 MOVEMENT_SCORES = (
     "mouthSmile", "mouthStretch", "mouthDimple", "cheekSquint", "mouthPress", "mouthFrown",
@@ -73,6 +74,8 @@ class ExamParams:
     shape_spread: list[float]
     same_person_max: float
     fitted: dict[str, Any] = field(default_factory=dict)
+    # P(one side weak) calibrated, and how sure the pattern is; required in the file.
+    calibration: ExamCalibration | None = None
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **asdict(self)}, indent=1)
@@ -86,14 +89,25 @@ class ExamParams:
             raw = json.loads(path.read_text())
             if raw.pop("format", None) != FORMAT:
                 raise ExamError(f"{path}: not a {FORMAT} file")
-            params = cls(**raw)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ExamError(f"{path}: unreadable exam parameters: {exc}") from None
-        if not 0 <= params.clear_below <= params.finding_at <= 1:
-            raise ExamError(f"{path}: need 0 <= clear_below <= finding_at <= 1")
-        if not len(params.movement_scale) == len(params.weights) == len(MOVEMENT):
-            raise ExamError(f"{path}: movement_scale and weights need {len(MOVEMENT)} values")
+            if not raw.get("calibration"):
+                raise ExamError(f"{path}: no calibration (fit with palsy-train fit-exam)")
+            params = cls(**{**raw, "calibration": ExamCalibration.from_dict(raw["calibration"])})
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
+            raise ExamError(f"{path}: unreadable exam parameters: {exc!r}") from None
+        params.check(str(path))
         return params
+
+    def check(self, where: str = "exam") -> None:
+        if not 0 <= self.clear_below <= self.finding_at <= 1:
+            raise ExamError(f"{where}: need 0 <= clear_below <= finding_at <= 1")
+        if not len(self.movement_scale) == len(self.weights) == len(MOVEMENT):
+            raise ExamError(f"{where}: movement_scale and weights need {len(MOVEMENT)} values")
+        if self.calibration is None:
+            raise ExamError(f"{where}: no calibration (fit with palsy-train fit-exam)")
+        try:
+            self.calibration.check(self.clear_below, self.finding_at, where)
+        except CalibrationError as exc:
+            raise ExamError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -131,8 +145,11 @@ class ExamResult:
     left: SideMovement | None = None
     right: SideMovement | None = None
     exam_version: str | None = None
-    # P(one side weak) of the smile (`weak_probability`), when the exam got that far.
+    # P(one side weak) of the smile (`weak_probability`, raw: what the thresholds act on), when
+    # the exam got that far.
     p_weak: float | None = None
+    # How sure the pattern is (calibrated P(weak)); None when the exam was not decided.
+    confidence: Confidence | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +164,7 @@ class ExamResult:
             "right": self.right.to_dict() if self.right else None,
             "exam_version": self.exam_version,
             "p_weak": None if self.p_weak is None else round(self.p_weak, 4),
+            "confidence": self.confidence.to_dict() if self.confidence else None,
             "steps": {k: v.to_dict() for k, v in self.steps.items()},
         }
 
@@ -332,12 +350,13 @@ def examine(
     if reason is not None:
         return ExamResult("rejected", Tier.RETAKE, steps, step, reason, left=left, right=right,
                           exam_version=version)  # fmt: skip
-    assert pattern is not None
+    assert pattern is not None and p_weak is not None and params.calibration is not None
     tier = exam_tier(pattern, steps["rest"].label, sudden_onset)
     return ExamResult(
         "ok", tier, steps, pattern=pattern, weak_side=weak,
         smile_ratio=smile_ratio(left.smile, right.smile), left=left, right=right,
         exam_version=version, p_weak=p_weak,
+        confidence=params.calibration.confidence(pattern, p_weak),
     )  # fmt: skip
 
 

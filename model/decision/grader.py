@@ -22,7 +22,12 @@ How a photo is graded:
 4. A finding's region is the region with the most probability; its severity the most probable
    within that region; its side the side that droops on the region's *position* measure that
    stands furthest outside the healthy range (expression scores move up on a weak side for some
-   pairs and down for others, so they never name the side).
+   pairs and down for others, so they never name the side). "Unclear" names the class a finding
+   would have had (`Finding.torn`): the grader is torn between it and `normal`.
+5. The probabilities shown (`Graded.probabilities`) are the raw ones calibrated on held-out
+   people with the verdict on top, and `Graded.confidence` says how sure the answer is
+   (`model.decision.confidence`, parameters in `GraderParams.calibration`). The decision itself
+   is taken on the raw probabilities: calibration never changes a verdict or a tier.
 """
 
 from __future__ import annotations
@@ -37,13 +42,14 @@ from typing import Any, Literal
 import numpy as np
 
 from model.cnn.softmax import softmax
+from model.decision.confidence import CalibrationError, Confidence, GraderCalibration
 from model.labels import NORMAL, REGIONS, SEVERITIES, Region, Severity, parse_label
 from model.measures import asymmetry, expression
 from model.measures.asymmetry import MM_PER_IPD, Measures
 from model.measures.expression import Expression
 
 DEFAULT_GRADER = Path(__file__).resolve().parents[1] / "assets" / "grader.json"
-FORMAT = "palsy-grader/2"
+FORMAT = "palsy-grader/3"  # 3: `calibration` (issue 21)
 
 Side = Literal["left", "right"]
 Decision = Literal["no_signs", "finding", "unclear"]
@@ -79,7 +85,9 @@ class Observation:
 
 @dataclass(frozen=True)
 class Finding:
-    """What the grader decided. `region`, `severity` and `side` are set only for a finding."""
+    """What the grader decided. `region`, `severity` and `side` are set only for a finding;
+    `torn`, only for "unclear": the class a finding would have had. `p_palsy` is the raw score
+    the thresholds act on, not a probability to show (see `Graded.confidence`)."""
 
     decision: Decision
     p_palsy: float
@@ -90,6 +98,7 @@ class Finding:
     # The measure that gave a finding its side and held back "severe": the region's measure
     # furthest outside the healthy range.
     decided_by: Observation | None = None
+    torn: str | None = None
 
     @property
     def label(self) -> str | None:
@@ -130,6 +139,8 @@ class GraderParams:
     # the largest size seen on any healthy fitting photo. Below it, at most moderate.
     severe_floor: float = 0.0
     fitted: dict[str, Any] = field(default_factory=dict)
+    # Calibrated probabilities and how sure (model.decision.confidence); required in the file.
+    calibration: GraderCalibration | None = None
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **asdict(self)}, indent=1)
@@ -140,16 +151,19 @@ class GraderParams:
             raw = json.loads(text)
             if raw.pop("format", None) != FORMAT:
                 raise GraderError(f"{where}: not a {FORMAT} file")
+            if not raw.get("calibration"):
+                raise GraderError(f"{where}: no calibration (fit with palsy-train fit-grader)")
             params = cls(
                 **{
                     **raw,
                     "classes": tuple(raw["classes"]),
                     "features": tuple(raw["features"]),
                     "cnn_classes": tuple(raw["cnn_classes"]),
+                    "calibration": GraderCalibration.from_dict(raw["calibration"]),
                 }
             )
-        except (json.JSONDecodeError, TypeError, KeyError) as exc:
-            raise GraderError(f"{where}: unreadable grader parameters: {exc}") from None
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
+            raise GraderError(f"{where}: unreadable grader parameters: {exc!r}") from None
         params.check(where)
         return params
 
@@ -171,6 +185,12 @@ class GraderParams:
             raise GraderError(f"{where}: bias must have {len(self.classes)} values")
         if not 0.0 <= self.clear_below <= self.finding_at <= 1.0:
             raise GraderError(f"{where}: need 0 <= clear_below <= finding_at <= 1")
+        if self.calibration is None:
+            raise GraderError(f"{where}: no calibration (fit with palsy-train fit-grader)")
+        try:
+            self.calibration.check(self.clear_below, self.finding_at, where)
+        except CalibrationError as exc:
+            raise GraderError(str(exc)) from None
 
 
 def features_of(measures: Measures, scores: Expression | None = None) -> dict[str, float]:
@@ -205,7 +225,9 @@ class Grader:
 
     def __init__(self, params: GraderParams) -> None:
         params.check()
+        assert params.calibration is not None  # check() refuses a grader without one
         self.params = params
+        self.calibration = params.calibration
         self.weights = np.asarray(params.weights, np.float64)
         self.bias = np.asarray(params.bias, np.float64)
         self.normal = params.classes.index(NORMAL)
@@ -233,9 +255,20 @@ class Grader:
     ) -> Graded:
         asym = features_of(measures, scores)
         probs = self.probabilities(design_row(asym, cnn, self.params))[0]
+        return self.graded(probs, asym)
+
+    def graded(self, probs: Sequence[float], asym: Mapping[str, float]) -> Graded:
+        """The verdict on raw probabilities, with the calibrated ones and how sure it is."""
+        finding = self.decide(probs, asym)
+        raw = dict(zip(self.params.classes, map(float, probs), strict=True))
+        calibrated = self.calibration.apply(raw, finding.decision, finding.label or finding.torn)
         return Graded(
-            probabilities=dict(zip(self.params.classes, probs.tolist(), strict=True)),
-            finding=self.decide(probs, asym),
+            probabilities=calibrated,
+            finding=finding,
+            confidence=Confidence.of(
+                calibrated[NORMAL], finding.decision, self.calibration.prior_palsy
+            ),
+            raw_probabilities=raw,
         )
 
     def decide(self, probs: Sequence[float], asym: Mapping[str, float]) -> Finding:
@@ -245,8 +278,18 @@ class Grader:
         observations = self.observations(asym)
         if p_palsy < p.clear_below:
             return Finding("no_signs", p_palsy, observations=observations)
+        region, severity, worst = self._would_find(by_class, asym)
         if p_palsy < p.finding_at:
-            return Finding("unclear", p_palsy, observations=observations)
+            return Finding("unclear", p_palsy, observations=observations,
+                           torn=f"{severity}_{region}")  # fmt: skip
+        return Finding("finding", p_palsy, region, severity, worst.side, observations, worst)
+
+    def _would_find(
+        self, by_class: Mapping[str, float], asym: Mapping[str, float]
+    ) -> tuple[Region, Severity, Observation]:
+        """Region, severity and the deciding measure (its side is the finding's) of a finding
+        on these probabilities and measures."""
+        p = self.params
         in_region = {r: {s: by_class.get(f"{s}_{r}", 0.0) for s in SEVERITIES} for r in REGIONS}
         region = max(REGIONS, key=lambda r: sum(in_region[r].values()))
         severity = max(SEVERITIES, key=lambda s: in_region[region][s])
@@ -259,7 +302,7 @@ class Grader:
         worst = self._observed(max(names, key=lambda f: abs(asym[f]) / scale[f]), asym)
         if severity == "severe" and worst.relative <= p.severe_floor:
             severity = "moderate"
-        return Finding("finding", p_palsy, region, severity, worst.side, observations, worst)
+        return region, severity, worst
 
     def _observed(self, name: str, asym: Mapping[str, float]) -> Observation:
         value = asym[name]
@@ -275,5 +318,10 @@ class Grader:
 
 @dataclass(frozen=True)
 class Graded:
+    """`probabilities`: calibrated, the verdict on top; `raw_probabilities`: the fitted model's
+    own (what the thresholds act on)."""
+
     probabilities: dict[str, float]
     finding: Finding
+    confidence: Confidence
+    raw_probabilities: dict[str, float] = field(default_factory=dict)

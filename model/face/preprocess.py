@@ -15,6 +15,7 @@ from PIL import Image
 
 from model.cnn.contract import INPUT_SIZE
 from model.face import affine
+from model.face.landmarks import IRIS_CENTRE, MIDLINE_STABLE
 
 # Square side in units of inter-eye distance, and how far below the eye midpoint its centre
 # lies. Eyes-to-chin is about 1.8 eye distances and brows sit ~0.4 above the eyes, so a side of
@@ -46,6 +47,30 @@ def crop_geometry(
     down = np.array([-math.sin(angle), math.cos(angle)])
     centre = mid + CENTRE_BELOW_EYES * dist * down
     return (float(centre[0]), float(centre[1])), CROP_SCALE * dist, angle
+
+
+def midline_eyes(mesh: ArrayLike) -> np.ndarray:
+    """Two points to align on instead of the pupils: one inter-pupil distance apart, level across
+    the facial midline (fitted through the mesh's `MIDLINE_STABLE` points, as the measures fit
+    it) and centred on it where it passes the pupils. A crop made from them
+    (`classifier_input(rgb, midline_eyes(mesh))`) has the facial midline as its vertical centre
+    line, so its mirror image about that line is the face mirrored about its own midline, even
+    when a sagging lid or brow drags a pupil (the pupils alone would tilt the crop)."""
+    pts = np.asarray(mesh, np.float64)[:, :2]
+    line = pts[list(MIDLINE_STABLE)]
+    # Midline x = a + b y (image), then its unit direction down the face.
+    b, a = np.polyfit(line[:, 1], line[:, 0], 1)
+    down = np.array([b, 1.0]) / math.hypot(b, 1.0)
+    across = np.array([down[1], -down[0]])  # image-left to image-right
+    left, right = pts[IRIS_CENTRE[0]], pts[IRIS_CENTRE[1]]
+    ipd = float(np.linalg.norm(right - left))
+    if not math.isfinite(ipd) or ipd < 1.0:
+        raise ValueError(f"pupils too close together to align: {[left.tolist(), right.tolist()]}")
+    # Where the midline passes the pupils: the point on it nearest their midpoint.
+    mid = (left + right) / 2
+    origin = np.array([a, 0.0])
+    centre = origin + np.dot(mid - origin, down) * down
+    return np.stack([centre - across * ipd / 2, centre + across * ipd / 2])
 
 
 def classifier_input(rgb: np.ndarray, eyes: ArrayLike | None, size: int = INPUT_SIZE) -> np.ndarray:

@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from db.models import Screening
@@ -36,6 +37,14 @@ def test_screening_and_later_onset_answer_are_written(db_backend: Backend) -> No
     assert row["asymmetry"] == sent.asymmetry
     assert row["timings_ms"] == sent.timings_ms
     assert row["input_kind"] == "document"
+    # Which grader decided, and how sure the answer told was (calibrated).
+    assert (row["grader_version"], row["confidence"]) == ("test-grader-1", 0.8)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
+def test_a_confidence_that_is_no_probability_is_refused(bad: float) -> None:
+    with pytest.raises(ValueError, match="confidence"):
+        record(confidence=bad)
 
 
 def test_forget_erases_one_user_and_their_preferences(db_backend: Backend) -> None:

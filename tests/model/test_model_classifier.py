@@ -33,6 +33,17 @@ def test_loads_a_contract_model(tmp_path: Path) -> None:
     assert clf.info.clinically_validated is False
 
 
+def test_input_spec_round_trips_and_defaults_to_the_paper(tmp_path: Path) -> None:
+    """A model without `input` (every model before issue 21) wants the pupil-levelled crop."""
+    midline = Classifier(build_tiny_classifier(tmp_path / "a.onnx", align="midline"))
+    assert (midline.contract.align, midline.contract.mirror) == ("midline", "none")
+    path = build_tiny_classifier(tmp_path / "b.onnx")
+    model = onnx.load(path)
+    _set_meta("input", None)(model)
+    onnx.save(model, path)
+    assert (Classifier(path).contract.align, Classifier(path).contract.mirror) == ("eyes", "none")
+
+
 @pytest.mark.parametrize(
     ("value", "validated"),
     [("none", False), ("None", False), ("", False), ("prospective study, n=412, 2027", True)],
@@ -113,8 +124,22 @@ def _wrong_size(model: onnx.ModelProto) -> None:
         (_set_meta("classes", json.dumps(list(PAPER_CLASSES))), "7 logits but 6 class names"),
         (_set_meta("classes", json.dumps(["normal"] * 7)), "distinct"),
         (_wrong_size, r"\[N, 224, 224, 3\]"),
+        (_set_meta("input", json.dumps({"align": "nose"})), "align in"),
+        (_set_meta("input", json.dumps({"align": "eyes", "mirror": "rotate"})), "mirror in"),
+        (_set_meta("input", json.dumps({"align": "eyes", "zoom": 2})), "align, mirror"),
     ],
-    ids=["no-classes", "not-json", "not-list", "bad-name", "count", "duplicates", "size"],
+    ids=[
+        "no-classes",
+        "not-json",
+        "not-list",
+        "bad-name",
+        "count",
+        "duplicates",
+        "size",
+        "align",
+        "mirror",
+        "input-key",
+    ],
 )
 def test_contract_violations_are_named(
     tmp_path: Path, mutate: Callable[[onnx.ModelProto], None], message: str

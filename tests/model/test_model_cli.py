@@ -30,6 +30,7 @@ JSON_KEYS = {
     "face",
     "timings_ms",
     "model",
+    "confidence",
 }
 
 
@@ -98,6 +99,35 @@ def test_json_lines(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) 
     assert isinstance(ok["asymmetry"]["mouth"], float)
     assert (bad["status"], bad["reason"], bad["tier"]) == ("rejected", "not_image", "retake")
     assert ok["notice"] == notice(EN) and ok["disclaimer"] == disclaimer(EN)
+    # Calibrated probabilities with the finding's class on top, and how sure, agreeing with it.
+    assert next(iter(ok["probabilities"])) == ok["label"] == "moderate_eye"
+    assert ok["finding"]["decision"] == "finding"
+    conf = ok["confidence"]
+    assert conf["about"] == "signs" and conf["value"] == pytest.approx(
+        1 - ok["probabilities"][NORMAL], abs=1e-3
+    )
+    assert conf["in_10"] == min(9, round(10 * conf["value"])) and conf["band"] == "very_sure"
+    assert bad["confidence"] is None and bad["probabilities"] == {}
+
+
+def test_json_confidence_agrees_with_every_decision(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No signs: `normal` on top, about no signs; unclear: normal and the torn class on top,
+    not sure."""
+    for bias, decision in (({NORMAL: 6.0}, "no_signs"), (None, "unclear")):
+        model = build_tiny_classifier(tmp_path / f"{decision}.onnx", bias=bias)
+        args = ["--json", "--model", str(model), "--grader", str(files["grader"])]
+        assert main([*args, str(files["face"])]) == 0
+        line = json.loads(capsys.readouterr().out)
+        assert line["finding"]["decision"] == decision
+        top = list(line["probabilities"])
+        conf = line["confidence"]
+        if decision == "no_signs":
+            assert top[0] == NORMAL and conf["about"] == "no_signs" and conf["value"] > 0.5
+        else:
+            assert set(top[:2]) == {NORMAL, line["finding"]["torn"]}
+            assert conf["band"] == "not_sure" and conf["about"] == "unclear"
 
 
 def test_readable_report_says_unvalidated_and_disclaims(
@@ -112,6 +142,10 @@ def test_readable_report_says_unvalidated_and_disclaims(
     assert EN("side.left") in said or EN("side.right") in said
     assert "mm" not in said and "moderate finding, eye region" in details  # sizes in details
     assert "low_confidence" not in out and "moderate_eye" not in out  # words, not codes
+    # One plain line of how sure, in words with the number.
+    sure = [line for line in out.splitlines() if "how sure:" in line]
+    assert len(sure) == 1
+    assert sure[0].strip() == "how sure:  very sure, 9 in 10 that there are signs"
 
 
 def test_the_emergency_numbers_and_language_are_the_bots_settings(

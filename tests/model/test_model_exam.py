@@ -40,6 +40,7 @@ def test_shipped_parameters_say_what_fitted_them() -> None:
     assert "not calibrated" in params.fitted["brow_rule"]
     assert 0 < params.clear_below <= params.finding_at < 1 and params.min_smile > 0
     assert params.fitted["movement"][0] == "lift" and len(params.weights) == len(MOVEMENT)
+    assert params.calibration is not None and params.calibration.fitted["folds"] >= 3
 
 
 def test_broken_or_missing_parameters_are_refused(tmp_path: Path) -> None:
@@ -53,6 +54,10 @@ def test_broken_or_missing_parameters_are_refused(tmp_path: Path) -> None:
     (tmp_path / "short.json").write_text(short.to_json())
     with pytest.raises(ExamError, match="weights"):
         ExamParams.load(tmp_path / "short.json")
+    uncalibrated = dataclasses.replace(ExamParams.load(), calibration=None)
+    (tmp_path / "raw.json").write_text(uncalibrated.to_json())
+    with pytest.raises(ExamError, match="calibration"):
+        ExamParams.load(tmp_path / "raw.json")
 
 
 @pytest.mark.parametrize("person", ["002", "004", "010", "020"])
@@ -83,6 +88,10 @@ def test_a_one_sided_smile_failure_is_found_on_its_side_and_a_mirror_swaps_it(
     mirrored = screener.exam(photos["rest_mirrored"], photos["failed_mirrored"])
     assert (plain.pattern, plain.weak_side, plain.tier) == ("lower_face", "right", Tier.EMERGENCY)
     assert (mirrored.pattern, mirrored.weak_side) == ("lower_face", "left")
+    # How sure: about a weak side, more likely than not (the exam's calibrated P(weak)).
+    for exam in (plain, mirrored):
+        assert exam.confidence is not None and exam.confidence.about == "signs"
+        assert exam.confidence.value > 0.5
     assert plain.right is not None and plain.left is not None
     assert plain.right.lift < plain.left.lift
 
@@ -150,10 +159,15 @@ def test_palsy_check_runs_the_exam(
     out = json.loads(capsys.readouterr().out)
     assert (out["status"], out["pattern"], out["tier"]) == ("ok", "none", "no_signs")
     assert out["left"]["lift_mm"] > 3 and set(out["steps"]) == {"rest", "smile"}
+    assert out["confidence"]["about"] == "no_signs" and out["confidence"]["value"] > 0.5
+    assert out["confidence"]["in_10"] == min(9, round(10 * out["confidence"]["value"]))
     assert main(["--exam", str(rest), str(smile)]) == 0
-    said, _, details = capsys.readouterr().out.partition("details:")
+    text = capsys.readouterr().out
+    said, _, details = text.partition("details:")
     assert "Both sides of the smile moved about the same." in said and "mm" not in said
     assert "mm" in details  # each side's movement, for the reader who wants it
+    sure = [line.strip() for line in text.splitlines() if line.strip().startswith("how sure:")]
+    assert len(sure) == 1 and "in 10 that there are no signs in the smile" in sure[0]
     assert main(["--exam", str(rest)]) == 2
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.face.preprocess import classifier_input, eye_positions
+from model.face.landmarks import IRIS_CENTRE, MIDLINE_STABLE
+from model.face.preprocess import classifier_input, eye_positions, midline_eyes
 from training.tem import PUPIL_IMAGE_LEFT, PUPIL_IMAGE_RIGHT, read_tem
 
 
@@ -109,3 +110,27 @@ def test_rotated_london_photo_aligns_like_the_upright_one(london_neutral: list[P
     aligned = classifier_input(np.asarray(rotated), moved)
     diff = np.abs(aligned.astype(np.int16) - upright.astype(np.int16))
     assert diff.mean() < 4.0
+
+
+@pytest.mark.parametrize("degrees", [-20.0, 0.0, 9.0])
+def test_midline_alignment_follows_the_midline_not_a_dragged_pupil(degrees: float) -> None:
+    """A face whose midline is tilted by `degrees` and whose right pupil sags (as a sagging
+    lid drags the mesh's eye): the two points are one pupil distance apart, perpendicular to
+    the midline, centred on it; the pupils' own line would tilt by the sag."""
+    turn = math.radians(degrees)
+    down = np.array([-math.sin(turn), math.cos(turn)])
+    across = np.array([math.cos(turn), math.sin(turn)])
+    origin = np.array([300.0, 200.0])
+    mesh = np.zeros((478, 2))
+    for k, i in enumerate(MIDLINE_STABLE):
+        mesh[i] = origin + (20.0 + 40.0 * k) * down
+    mesh[IRIS_CENTRE[0]] = origin - 50.0 * across + 6.0 * down
+    mesh[IRIS_CENTRE[1]] = origin + 50.0 * across + 14.0 * down  # sags 8 px more
+    left, right = midline_eyes(mesh)
+    ipd = float(np.linalg.norm(mesh[IRIS_CENTRE[1]] - mesh[IRIS_CENTRE[0]]))
+    assert np.linalg.norm(right - left) == pytest.approx(ipd)
+    assert np.dot(right - left, down) == pytest.approx(0.0, abs=1e-9)  # level across the midline
+    centre = (left + right) / 2
+    off = centre - origin
+    assert abs(np.dot(off, across)) < 1e-9  # on the midline
+    assert np.dot(off, down) == pytest.approx(10.0)  # where it passes the pupils

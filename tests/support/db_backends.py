@@ -112,6 +112,8 @@ def record(**values: Any) -> ScreeningRecord:
         "model_name": "test-model",
         "model_version": "1",
         "model_sha256": "0" * 64,
+        "grader_version": "test-grader-1",
+        "confidence": 0.8,
         "label": "mild_eye",
         "region": "eye",
         "severity": "mild",

@@ -49,8 +49,10 @@ def build_tiny_classifier(
     bias: Sequence[float] | Mapping[str, float] | None = None,
     version: str = "test",
     clinical_validation: str = "none",
+    align: str = "eyes",
 ) -> Path:
-    """Write a contract-following classifier to `path` and return it.
+    """Write a contract-following classifier to `path` and return it (`align`: the crop its
+    contract asks for).
 
     Graph: x/255 -> mean over H, W -> [N, 3] @ W [3, C] + bias [C]. W is small and fixed
     (|W| <= 0.1, so inputs move a logit by at most 0.3): a bias gap of 1 or more decides the top
@@ -77,7 +79,7 @@ def build_tiny_classifier(
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", n_cls])],
         initializer=inits,
     )
-    return _save(graph, path, classes, version, clinical_validation, "tiny-test-classifier")
+    return _save(graph, path, classes, version, clinical_validation, "tiny-test-classifier", align)
 
 
 def build_paper_shaped_classifier(
@@ -146,6 +148,7 @@ def _save(
     version: str,
     clinical_validation: str,
     name: str,
+    align: str = "eyes",
 ) -> Path:
     path = Path(path)
     model = helper.make_model(
@@ -160,6 +163,7 @@ def _save(
         version=version,
         clinical_validation=clinical_validation,
         description="untrained test fixture; not a screening model",
+        align=align,
     )
     helper.set_model_props(model, metadata.to_props())
     onnx.checker.check_model(model)
@@ -181,6 +185,7 @@ def build_passthrough_grader(
     then chooses the finding: a bias of 6 on a palsy class gives P(palsy) > 0.99 (a finding), on
     `normal` P(palsy) < 0.02 (no signs); no bias gives P(palsy) = 6/7 (unclear).
     """
+    from model.decision.confidence import GraderCalibration
     from model.decision.grader import GraderParams
     from model.measures.asymmetry import FEATURES
 
@@ -199,6 +204,7 @@ def build_passthrough_grader(
         clear_below=clear_below,
         finding_at=finding_at,
         fitted={"data": "none: a test fixture that passes the CNN's probabilities through"},
+        calibration=GraderCalibration.uncalibrated(clear_below, finding_at),
     )
     path = Path(path)
     path.write_text(params.to_json())

@@ -28,7 +28,18 @@ def _variants(photo: Path) -> dict[str, bytes]:
     return {"orig.jpg": photo.read_bytes(), "small.png": png.getvalue(), "rot.jpg": jpg.getvalue()}
 
 
-def test_loader_matches_screener(london_dir: Path, tmp_path: Path, screener: Screener) -> None:
+@pytest.fixture(scope="module")
+def midline(tmp_path_factory: pytest.TempPathFactory) -> Screener:
+    path = tmp_path_factory.mktemp("clf") / "midline.onnx"
+    return passthrough_screener(build_tiny_classifier(path, align="midline"))
+
+
+@pytest.mark.parametrize("align", ["eyes", "midline"])
+def test_loader_matches_screener(
+    london_dir: Path, tmp_path: Path, screener: Screener, midline: Screener, align: str
+) -> None:
+    """Both crops of the contract's `input.align`, byte for byte."""
+    serving = midline if align == "midline" else screener
     photos = [london_dir / "neutral" / "003_03.jpg", london_dir / "smiling" / "010_08.jpg"]
     expected = {}
     for k, photo in enumerate(photos):
@@ -36,9 +47,10 @@ def test_loader_matches_screener(london_dir: Path, tmp_path: Path, screener: Scr
             rel = f"normal/{k}_{name}"
             (tmp_path / "set" / "normal").mkdir(parents=True, exist_ok=True)
             (tmp_path / "set" / rel).write_bytes(data)
-            expected[rel] = screener.prepare(data)
+            expected[rel] = serving.prepare(data)
     listing = list_directory(tmp_path / "set")
-    prepared = prepare(listing, size=224, cache_dir=tmp_path / "cache", progress=False)
+    prepared = prepare(listing, size=224, cache_dir=tmp_path / "cache", progress=False,
+                       align=align)  # fmt: skip
     assert prepared.face_found.all()
     for i, rel in enumerate(listing.files):
         assert prepared.images[i].dtype == np.uint8

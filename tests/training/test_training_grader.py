@@ -50,12 +50,20 @@ def test_evaluation_reports_every_figure_and_fit_writes_a_loadable_grader(
     assert set(report["without_cnn"]["recovery"]) == {"mouth", "brow", "eye"}
     text = card.read_text()
     assert "Person-grouped cross-validation" in text and "| healthy London photos |" in text
+    # The calibration, measured on held-out people, with its reliability table in the card.
+    cal = saved["calibration"]
+    assert cal["verdict_on_top"] == cal["photos"] == len(tg.usable(load_rows(
+        london_dir, synth, tmp_path / "cache", None, PEOPLE)[0]))  # fmt: skip
+    assert 0.0 <= cal["top_class"]["ece"] <= 1.0 and 0.0 < cal["prior_palsy"] < 1.0
+    assert sum(r["photos"] for r in cal["top_class"]["reliability"]) == cal["photos"]
+    assert "## How sure" in text and "| top-class probability | photos |" in text
 
     out = tmp_path / "grader.json"
     params = fit(london_dir, synth, out, tmp_path / "cache", "test-1", False, None, PEOPLE)
     loaded = Grader.load(out).params
     assert loaded == params and loaded.fitted["rows"]["people"] == PEOPLE
     assert loaded.fitted["rows"]["healthy_real"] == 2 * PEOPLE
+    assert loaded.calibration is not None and loaded.calibration.fitted["folds"] >= 3
 
 
 def test_rows_are_cached_by_content(london_dir: Path, synth: Path, tmp_path: Path) -> None:
