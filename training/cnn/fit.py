@@ -191,9 +191,8 @@ def train(cfg: TrainConfig) -> Report:
     stats = dataset_stats(data)
     cfg.out.mkdir(parents=True, exist_ok=True)
     write_json(cfg.out / DATASET, stats)
-    write_json(
-        cfg.out / SPLIT,
-        Split(info, sorted(map(int, train_idx)), sorted(map(int, val_idx))).to_json(),
+    write_record(
+        cfg.out / SPLIT, Split(info, sorted(map(int, train_idx)), sorted(map(int, val_idx)))
     )
     prep_seconds = time.perf_counter() - t0
     model, history = fit(cfg, data, train_idx, val_idx)

@@ -122,8 +122,10 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
 
 
 def write_record(path: Path, rec: Any) -> Path:
-    """A record's JSON file, as `record` reads it back."""
-    return write_json(path, to_json(rec))
+    """A record's JSON file, as `record` reads it back (or, for a record with a JSON shape of its
+    own such as `Split`, as its `from_json` does)."""
+    own = getattr(rec, "to_json", None)
+    return write_json(path, own() if callable(own) else to_json(rec))
 
 
 def _read(path: Path) -> Any:
