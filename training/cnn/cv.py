@@ -32,9 +32,9 @@ from training.cnn.data import Listing, list_directory, prepare
 from training.cnn.fit import fit_arrays, predict_logits
 from training.cnn.run import TrainConfig
 from training.common import person_folds
-from training.grader.data import Row, with_oof
+from training.grader.data import Row, usable, with_oof
 from training.grader.evaluate import summarise
-from training.grader.fit import cross_validate, usable
+from training.grader.fit import cross_validate
 from training.grader.weighing import aurocs, score_figures, weighing
 
 OOF = "cnn_oof.json"
