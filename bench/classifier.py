@@ -43,9 +43,9 @@ def child(engine: str, path: str, threads: int, repeats: int) -> dict:
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-        from training import cnn
+        from training.cnn import network
 
-        model = cnn.load(path)
+        model = network.load(path)
         if engine == "keras_tf_function":
             fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 

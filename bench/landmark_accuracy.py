@@ -26,9 +26,15 @@ from PIL import Image
 
 from model.face.faces import EYE_LEFT, EYE_RIGHT, MOUTH_LEFT, MOUTH_RIGHT, Face, FaceDetector
 from model.face.landmarks import DEFAULT_PATH, LandmarkModel, key_points
+from tests.support.london_truth import (
+    PUPIL_IMAGE_LEFT,
+    PUPIL_IMAGE_RIGHT,
+    four_points,
+    inter_pupil_distance,
+    read_tem,
+    template,
+)
 from tests.support.london_truth import errors as template_errors
-from tests.support.london_truth import four_points, template
-from training.tem import PUPIL_IMAGE_LEFT, PUPIL_IMAGE_RIGHT, inter_pupil_distance, read_tem
 
 REPO = Path(__file__).resolve().parents[1]
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london"

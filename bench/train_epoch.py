@@ -31,7 +31,7 @@ def main() -> int:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras
 
-    from training.cnn import compile_paper, paper_cnn
+    from training.cnn.network import compile_paper, paper_cnn
 
     keras.utils.set_random_seed(0)
     n = int(args.images * args.train_fraction)

@@ -4,9 +4,10 @@ Sub-packages by concern: `face` (decode, find, gate, mesh, crop), `measures` (fa
 `cnn` (the image classifier and its contract), `decision` (grader, FAST exam, tiers), `words`
 (the catalogs and results in words, for the bot and palsy-check); `pipeline` puts them together.
 
-The public API is importable from here, and is what other packages use (tests/repo holds the
-bot to it): these names, plus `model.words` and the pure rules the conversation is built on
-(`model.decision.onset`, `.followup`, `.distress`). It loads ONNX Runtime only when first used.
+The public API is importable from here, and is what other packages use (tests/repo/test_layers.py
+holds bot/ and training/ to it): these names, plus `model.words`, the pure rules the conversation
+is built on (`model.decision.onset`, `.followup`, `.distress`) and the few modules training/ names
+there. It loads ONNX Runtime only when first used.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the names are, for type checkers; at run time, loaded on first use
+    from model.cnn.classifier import Classifier
     from model.cnn.contract import INPUT_SIZE, ClassifierMetadata, ContractError
     from model.decision.exam import ExamParams, ExamResult, Step, StepMeasures, examine_steps
     from model.decision.grader import Finding
-    from model.decision.triage import Tier
+    from model.decision.triage import Tier, triage
     from model.face.decode import IMAGE_EXTENSIONS, DecodeLimits
     from model.pipeline import Analyser, Screener
-    from model.reasons import Reason
+    from model.reasons import Reason, Rejected
     from model.result import FaceBox, ModelInfo, ScreeningResult
 
 # name -> module that defines it
@@ -32,7 +34,9 @@ _PUBLIC = {
     "ModelInfo": "model.result",
     "FaceBox": "model.result",
     "Reason": "model.reasons",
+    "Rejected": "model.reasons",
     "Tier": "model.decision.triage",
+    "triage": "model.decision.triage",
     "Finding": "model.decision.grader",
     "ExamResult": "model.decision.exam",
     "ExamParams": "model.decision.exam",
@@ -41,6 +45,7 @@ _PUBLIC = {
     "examine_steps": "model.decision.exam",
     "DecodeLimits": "model.face.decode",
     "IMAGE_EXTENSIONS": "model.face.decode",
+    "Classifier": "model.cnn.classifier",
     "ClassifierMetadata": "model.cnn.contract",
     "ContractError": "model.cnn.contract",
     "INPUT_SIZE": "model.cnn.contract",
@@ -49,6 +54,7 @@ __all__ = [  # the same names (tests/repo/test_layers.py checks)
     "IMAGE_EXTENSIONS",
     "INPUT_SIZE",
     "Analyser",
+    "Classifier",
     "ClassifierMetadata",
     "ContractError",
     "DecodeLimits",
@@ -58,12 +64,14 @@ __all__ = [  # the same names (tests/repo/test_layers.py checks)
     "Finding",
     "ModelInfo",
     "Reason",
+    "Rejected",
     "Screener",
     "ScreeningResult",
     "Step",
     "StepMeasures",
     "Tier",
     "examine_steps",
+    "triage",
 ]
 
 

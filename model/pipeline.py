@@ -135,12 +135,6 @@ class Analyser:
         self._analyse(data, _Clock(), found)
         return found
 
-    def prepare(self, data: bytes) -> np.ndarray:
-        """The exact classifier input (uint8 [224, 224, 3]) `screen` uses; raises `Rejected`."""
-        crop = self.analyse(data).crop
-        assert crop is not None
-        return crop
-
     def cnn_probabilities(self, crop: np.ndarray) -> dict[str, float]:
         """The classifier's softmax for one crop, class -> probability."""
         probs = self.classifier.predict(crop[None].astype(np.float32))[0]

@@ -80,10 +80,6 @@ class ScreeningResult:
             grader_version=grader_version,
         )
 
-    @property
-    def top_probability(self) -> float | None:
-        return next(iter(self.probabilities.values()), None)
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (enums as their string values)."""
         out = asdict(self)

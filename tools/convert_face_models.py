@@ -323,7 +323,7 @@ def build(source: Source, out_dir: Path, cache: Path) -> None:
 
 def write_reference(out: Path, cache: Path, london: Path) -> None:
     """Reference outputs of MediaPipe's own blendshape model (the TFLite original) for the mesh
-    of a few London photos, for tests/model/test_model_expression.py's parity check."""
+    of a few London photos, for tests/model/measures/test_expression.py's parity check."""
     import json
 
     import numpy as np

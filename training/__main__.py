@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from training.run import to_json
+from training.cnn.run import REPORT, to_json
 from training.synth import default_workers
 
 DEFAULT_DESCRIPTION = (
@@ -138,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("fit-grader", "evaluate-grader"):
         sub.choices[name].add_argument(
             "--features", type=_features, default=None,
-            help="comma-separated grader features (default: training.grader.GRADER_FEATURES)",
+            help="comma-separated grader features (default: training.grader.fit.GRADER_FEATURES)",
         )  # fmt: skip
         sub.choices[name].add_argument(
             "--cnn-oof", type=Path, default=None,
@@ -176,8 +176,8 @@ def _features(text: str) -> tuple[str, ...]:
 
 
 def _cv_cnn(args: argparse.Namespace) -> int:
-    from training.cnn_cv import CvConfig, compare, run
-    from training.grader_commands import load_rows
+    from training.cnn.cv import CvConfig, compare, cross_validate_cnn
+    from training.grader.data import load_rows
 
     if not (_grader_data_ok(args) and _data_ok(args.train_set, "training set")):
         return 2
@@ -187,7 +187,7 @@ def _cv_cnn(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate, align=args.align, mirror=args.mirror,
         cache=args.cache, threads=args.threads,
     )  # fmt: skip
-    summary = run(cfg, rows)
+    summary = cross_validate_cnn(cfg, rows)
     oof = json.loads((args.out / "cnn_oof.json").read_text())
     summary["compare"] = compare(rows, oof, args.folds)
     (args.out / "cnn_cv.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -196,7 +196,7 @@ def _cv_cnn(args: argparse.Namespace) -> int:
 
 
 def _fit_exam(args: argparse.Namespace) -> int:
-    from training.exam import fit_command
+    from training.exam.fit import fit_command
 
     if not _data_ok(args.london / "neutral", "London set"):
         return 2
@@ -209,7 +209,7 @@ def _fit_exam(args: argparse.Namespace) -> int:
 
 
 def _evaluate_exam(args: argparse.Namespace) -> int:
-    from training.exam import evaluate_command
+    from training.exam.evaluate import evaluate_command
 
     if not _data_ok(args.london / "neutral", "London set"):
         return 2
@@ -230,12 +230,12 @@ def _grader_data_ok(args: argparse.Namespace) -> bool:
 
 
 def _fit_grader(args: argparse.Namespace) -> int:
-    from training.grader_commands import fit
+    from training.grader.fit import fit_command
 
     if not _grader_data_ok(args):
         return 2
-    params = fit(args.london, args.synth, args.out, args.cache, args.version, args.cnn,
-                 args.model, args.limit, cnn_oof=args.cnn_oof, **_chosen(args))  # fmt: skip
+    params = fit_command(args.london, args.synth, args.out, args.cache, args.version, args.cnn,
+                         args.model, args.limit, cnn_oof=args.cnn_oof, **_chosen(args))  # fmt: skip
     print(f"grader {params.version}: no signs below P(palsy) {params.clear_below:.3f}, finding "
           f"from {params.finding_at:.3f}; written to {args.out}")  # fmt: skip
     return 0
@@ -246,12 +246,12 @@ def _chosen(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
 
 
 def _evaluate_grader(args: argparse.Namespace) -> int:
-    from training.grader_commands import evaluate
+    from training.grader.evaluate import evaluate_command
 
     if not _grader_data_ok(args):
         return 2
-    evaluate(args.london, args.synth, args.out, args.cache, args.model, args.folds, args.limit,
-             args.card, cnn_oof=args.cnn_oof, **_chosen(args))  # fmt: skip
+    evaluate_command(args.london, args.synth, args.out, args.cache, args.model, args.folds,
+                     args.limit, args.card, cnn_oof=args.cnn_oof, **_chosen(args))  # fmt: skip
     return 0
 
 
@@ -269,7 +269,8 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from training.train import TrainConfig, run
+    from training.cnn.fit import train
+    from training.cnn.run import TrainConfig
 
     cfg = TrainConfig(
         data=args.data, out=args.out, split=args.split, validation_split=args.validation_split,
@@ -278,20 +279,20 @@ def _train(args: argparse.Namespace) -> int:
         time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
         align=args.align, mirror=args.mirror, patience=args.patience,
     )  # fmt: skip
-    out = run(cfg)
-    val = out["validation"]
+    report = train(cfg)
+    val, paper = report.validation, report.split.paper
+    region = float("nan") if val.region_accuracy is None else val.region_accuracy
     print(
-        f"{cfg.split} split: validation accuracy {val['accuracy']:.4f}, loss {val['loss']:.4f}, "
-        f"macro F1 {val['macro_f1']:.4f}, ECE {val['ece']:.4f}, "
-        f"region accuracy {val.get('region_accuracy', float('nan')):.4f}; "
-        f"paper split near-duplicates in train: {out['split']['paper']['near_duplicate_in_train']}"
-        f"/{out['split']['paper']['validation_images']}; report: {cfg.out / 'report.json'}"
+        f"{cfg.split} split: validation accuracy {val.accuracy:.4f}, loss {val.loss:.4f}, "
+        f"macro F1 {val.macro_f1:.4f}, ECE {val.ece:.4f}, region accuracy {region:.4f}; "
+        f"paper split near-duplicates in train: {paper.near_duplicate_in_train}"
+        f"/{paper.validation_images}; report: {cfg.out / REPORT}"
     )
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from training.export import ParityError, export_run
+    from training.cnn.export import ParityError, export_run
 
     try:
         summary = export_run(args.run, args.out, args.int8, args.version, args.description,
@@ -304,7 +305,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from training.evaluate import ClassMismatch, evaluate
+    from training.cnn.evaluate import ClassMismatch, evaluate
 
     try:
         result = evaluate(args.model, args.data, args.run, args.all, args.split, args.out,
@@ -317,7 +318,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from training.calibrate import calibrate_run
+    from training.cnn.calibrate import calibrate_run
 
     done = calibrate_run(args.run, args.model)
     print(json.dumps({name: to_json(c) for name, c in done.items()}, indent=2))
@@ -325,7 +326,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _card(args: argparse.Namespace) -> int:
-    from training.model_card import write_card
+    from training.cnn.card import write_card
 
     print(write_card(args.run, args.out, args.note, args.compare, args.cv))
     return 0

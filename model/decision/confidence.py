@@ -23,8 +23,8 @@ probabilities that are calibrated on held-out people and put the verdict on top:
 `Confidence` is what a person is told: how likely the screen's answer (signs, or no signs) is
 right, as a band (`BANDS`: a key the bot's catalogs word, "very_sure" ...) and a number in 10.
 "Unclear" is always "not_sure". The FAST exam's `ExamCalibration` does the same for P(one side
-weak). Every number is fitted by `palsy-train` (training/verdict_calibration.py) and stored with
-the grader's and the exam's parameters.
+weak). Every number is fitted by `palsy-train` (training/grader/fit.py, training/exam/fit.py)
+and stored with the grader's and the exam's parameters.
 """
 
 from __future__ import annotations

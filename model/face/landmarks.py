@@ -98,10 +98,6 @@ class KeyPoints:
     chin: np.ndarray
 
     @property
-    def inter_pupil_distance(self) -> float:
-        return float(np.linalg.norm(self.image_right.pupil - self.image_left.pupil))
-
-    @property
     def eyes(self) -> np.ndarray:
         """(2, 2) pupils, image-left then image-right: what `classifier_input` aligns on."""
         return np.stack([self.image_left.pupil, self.image_right.pupil])

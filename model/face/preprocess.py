@@ -112,10 +112,3 @@ def classifier_input(rgb: np.ndarray, eyes: ArrayLike | None, size: int = INPUT_
         fillcolor=FILL,
     )
     return np.asarray(out, dtype=np.uint8)
-
-
-def eye_positions(size: int = INPUT_SIZE) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Where `classifier_input` puts the two eyes in its output (continuous pixel coords)."""
-    half_gap = size / CROP_SCALE / 2.0
-    y = size / 2.0 - CENTRE_BELOW_EYES * size / CROP_SCALE
-    return (size / 2.0 - half_gap, y), (size / 2.0 + half_gap, y)

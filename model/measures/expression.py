@@ -75,9 +75,6 @@ class Expression:
         their sizes only (which side a score moves on a weak side differs between pairs)."""
         return {PREFIX + name: self.left[name] - self.right[name] for name in PAIRED}
 
-    def mirrored(self) -> Expression:
-        return Expression(dict(self.right), dict(self.left))
-
     def to_dict(self) -> dict[str, float]:
         """Flat and rounded, for JSON and the result log: `expr_left_mouthSmile`, ..."""
         out = {f"{PREFIX}left_{k}": v for k, v in self.left.items()}

@@ -23,12 +23,13 @@ from model.decision.onset import TABLE, Began, Sudden, onset_advice
 from model.decision.triage import Tier
 from model.pipeline import Analyser
 from model.words import LANGUAGES, Texts, Who, render
-from tests.model.test_model_asymmetry import TEM_MOUTH_LEFT, _warped
 from tests.support.bot_harness import button, kinds
 from tests.support.bot_rigs import Rig, asked_whom, edits
 from tests.support.exam_photos import exam_photos
 from tests.support.fake_bot_api import Call, FakeBotApi, FakeUser
 from tests.support.model_images import jpeg
+from tests.support.palsy_photos import TEM_MOUTH_LEFT
+from tests.support.palsy_photos import droop as _warped
 
 OTHER = {"en": "hi", "hi": "en"}
 # The issue's own words, typed by people writing to the bot: each is distress in either chat.

@@ -2,7 +2,7 @@
 intended reason code, or a correct screening, never an exception.
 
 Only the cases the model tests check at decode level alone are here; the rest already go
-through `Screener.screen` in tests/model/test_model_pipeline.py (zero bytes, truncated JPEG, no
+through `Screener.screen` in tests/model/test_pipeline.py (zero bytes, truncated JPEG, no
 face, a face at 5 %, two faces, EXIF-rotated). Odd formats of a real face must still be screened:
 the tiny classifier's bias makes that result "ok, mild_eye" whenever the face got through.
 """
@@ -20,8 +20,7 @@ from model.decision.triage import Tier
 from model.pipeline import Screener
 from model.reasons import Reason
 from model.result import ScreeningResult
-from tests.model.test_model_decode import _grey_png
-from tests.support.model_images import london
+from tests.support.model_images import grey_png, london
 from tests.support.onnx_fixtures import build_tiny_classifier, passthrough_screener
 
 
@@ -57,7 +56,7 @@ def _screened(result: ScreeningResult) -> None:
 
 REFUSED = {
     "random-bytes": (np.random.default_rng(7).bytes(20_000), (Reason.NOT_IMAGE,)),
-    "png-bomb-64MP": (lambda: _grey_png(8000, 8000), (Reason.TOO_MANY_PIXELS,)),
+    "png-bomb-64MP": (lambda: grey_png(8000, 8000), (Reason.TOO_MANY_PIXELS,)),
     "1x1": (_save(Image.new("RGB", (1, 1)), "PNG"), (Reason.TOO_SMALL,)),
     "20000x50": (_save(Image.new("RGB", (20000, 50), (90, 90, 90)), "PNG"), (Reason.TOO_SMALL,)),
     "heic-renamed": (

@@ -4,7 +4,7 @@ exception, and each input within a time bound (hypothesis `deadline`).
 
 Repeatable: derandomized, no example database, so CI tries the same inputs every run. The
 bounds are generous (2 busy cores); a slow path shows up as seconds, not milliseconds.
-tests/model/test_model_decode.py and tests/model/test_model_pipeline.py fuzz byte flips of one
+tests/model/face/test_decode.py and tests/model/test_pipeline.py fuzz byte flips of one
 JPEG and well-formed images of any mode; these add raw bytes, bytes behind every format's magic
 number, lying PNG headers, hostile EXIF, and mangled real photos through the whole pipeline.
 """

@@ -1,65 +1,48 @@
-"""docs/ARCHITECTURE.md lists every module of every package, and only modules that exist.
-
-Each package's section ("## bot/ ...") has tables whose first column names its files, relative
-to the package: `photo_flow.py`, `handlers/media.py`, a folder (`migrations/`, which covers what
-is in it) or a pattern (`locales/*.json`). A new module without a row, or a row left behind by a
-move, fails here.
-"""
+"""docs/ARCHITECTURE.md lists every module of every package once, and only modules that exist: a
+new module without a row, or a row left behind by a move, fails here (tests/support/architecture.py
+reads the tables)."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from collections import Counter
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ARCHITECTURE = REPO / "docs" / "ARCHITECTURE.md"
+from tests.support.architecture import listed, missing, modules, unlisted
+
 PACKAGES = ("model", "db", "bot", "training")
-
-
-def listed(package: str) -> set[str]:
-    """The names in the first column of the tables of `package`'s section."""
-    text = ARCHITECTURE.read_text()
-    match = re.search(rf"^## {package}/.*?$(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert match, f"no section '## {package}/' in {ARCHITECTURE.name}"
-    names = set()
-    for line in match.group(1).splitlines():
-        if line.startswith("|") and not line.startswith("|---"):
-            first = line.split("|")[1]
-            names |= set(re.findall(r"`([\w./-]+\.py|[\w./-]+/|[\w./-]*\*[\w./*-]*)`", first))
-    return names
-
-
-def modules(package: str) -> set[str]:
-    root = REPO / package
-    return {
-        str(p.relative_to(root))
-        for p in root.rglob("*.py")
-        if p.name != "__init__.py" and "__pycache__" not in p.parts
-    }
 
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_every_listed_file_exists(package: str) -> None:
-    root = REPO / package
-    missing = {name for name in listed(package) if not list(root.glob(name.rstrip("/")))}
-    assert not missing, f"{ARCHITECTURE.name} lists what {package}/ does not have: {missing}"
+    assert not missing(package), f"ARCHITECTURE.md lists what {package}/ does not have"
 
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_every_module_is_listed(package: str) -> None:
-    names = listed(package)
-    folders = {name for name in names if name.endswith("/")}
-    unlisted = {
-        module
-        for module in modules(package)
-        if module not in names and not any(module.startswith(f) for f in folders)
-    }
-    assert not unlisted, f"{package}/ modules without a row in {ARCHITECTURE.name}: {unlisted}"
+    assert not unlisted(package), f"{package}/ modules without a row in ARCHITECTURE.md"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_is_listed_twice(package: str) -> None:
+    twice = sorted(name for name, n in Counter(listed(package)).items() if n > 1)
+    assert not twice, f"ARCHITECTURE.md lists these of {package}/ more than once: {twice}"
+
+
+def test_the_reader_sees_files_folders_and_patterns() -> None:
+    text = """## pkg/ (a package)
+| module | does one thing |
+|---|---|
+| `a.py`, `sub/b.py` | two files, `not_this.py` (not the first column) |
+| `migrations/`, `locales/*.json` | a folder and a pattern |
+| 1 | `step.py` is not in the first column |
+## other/
+| `c.py` | another package's |
+"""
+    assert listed("pkg", text) == ["a.py", "sub/b.py", "migrations/", "locales/*.json"]
 
 
 def test_bot_lists_each_module_by_name() -> None:
     """In bot/ a folder row is not enough: each handler module says what it handles."""
-    names = listed("bot")
+    names = set(listed("bot"))
     assert modules("bot") <= names, sorted(modules("bot") - names)

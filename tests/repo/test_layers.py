@@ -1,6 +1,7 @@
-"""How the packages use each other, beyond "imports point one way" (tests/repo/test_repo.py):
-no import circle; the bot reaches model through its front door; no handler imports another
-handler; one module writes the result log."""
+"""How the packages use each other, beyond "imports point one way" (tests/repo/test_repo.py): no
+import circle; bot/ and training/ reach model/ through its front door and a few named modules; no
+handler imports another handler; one module writes the result log; the model tests reach training/
+only through tests/support."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ from pathlib import Path
 import pytest
 
 import model
+from tests.support.imports import (
+    REPO,
+    circle,
+    graph,
+    imported_names,
+    module_name,
+    runtime_imports,
+)
 
-REPO = Path(__file__).resolve().parents[2]
+NO_CIRCLE = ("model", "db", "bot", "training")
 # Beside `model` itself, what the bot may import of model (docs/ARCHITECTURE.md, model/).
 BOT_MAY_IMPORT = {
     "model",
@@ -22,121 +31,72 @@ BOT_MAY_IMPORT = {
 }
 # ResultLog's writes: only bot/journal.py calls them.
 LOG_WRITES = {"submit", "submit_exam_end", "end_exam", "record_onset"}
-# training/ is being split by pipeline (issue 24): its circle run.py <-> train.py goes then, and
-# it joins these.
-NO_CIRCLE = ("model", "db", "bot")
+# Beside `model` itself, the modules of model/ that training/ may import (docs/ARCHITECTURE.md,
+# "training/"): what it must share with serving so that training and serving cannot drift apart.
+TRAINING_MAY_IMPORT = {
+    "model",
+    # the classifier contract that export writes, and the softmax serving puts on its logits
+    "model.cnn.contract",
+    "model.cnn.softmax",
+    # serving's own preparation of a photo: decoding, the face and its mesh's points, the crop
+    "model.face.decode",
+    "model.face.locate",
+    "model.face.landmarks",
+    "model.face.preprocess",
+    # the measures the grader and the exam are fitted on
+    "model.measures.asymmetry",
+    "model.measures.expression",
+    # what training fits and writes: the grader's, the exam's and the calibration's parameters,
+    # over the class names
+    "model.decision.grader",
+    "model.decision.exam",
+    "model.decision.confidence",
+    "model.labels",
+}
 
 
-def _module(path: Path) -> str:
-    parts = path.relative_to(REPO).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _type_checking(node: ast.If) -> bool:
-    return isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
-
-
-def _runtime_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
-    """Every import that runs, at the top or late inside a function (a late import still ties
-    two modules in a circle: it only moves the failure); not those under TYPE_CHECKING."""
-    found: list[ast.Import | ast.ImportFrom] = []
-
-    def visit(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _type_checking(child):
-                continue
-            if isinstance(child, ast.Import | ast.ImportFrom):
-                found.append(child)
-            visit(child)
-
-    visit(tree)
-    return found
-
-
-def _targets(node: ast.Import | ast.ImportFrom, known: set[str]) -> set[str]:
-    """The modules of ours that `node` imports (`from a import b` is `a.b` when b is one)."""
-    if isinstance(node, ast.Import):
-        return {alias.name for alias in node.names} & known
-    if node.level or not node.module:
-        return set()
-    subs = {f"{node.module}.{alias.name}" for alias in node.names}
-    return ({node.module} | subs) & known
-
-
-def _graph(packages: tuple[str, ...]) -> dict[str, set[str]]:
-    paths = {_module(p): p for pkg in packages for p in (REPO / pkg).rglob("*.py")}
-    known = set(paths)
-    return {
-        name: {
-            t
-            for node in _runtime_imports(ast.parse(path.read_text()))
-            for t in _targets(node, known)
-        }
-        - {name}
-        for name, path in paths.items()
-    }
-
-
-def _circle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import circle, as the modules along it, or None."""
-    state: dict[str, int] = {}  # 1: on the path, 2: done
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                return [*path[path.index(nxt) :], nxt]
-            if nxt not in state and (found := visit(nxt)):
-                return found
-        path.pop()
-        state[node] = 2
-        return None
-
-    for start in sorted(graph):
-        if start not in state and (found := visit(start)):
-            return found
-    return None
+def _model_modules() -> set[str]:
+    return {module_name(p) for p in (REPO / "model").rglob("*.py")}
 
 
 def test_the_circle_finder_finds_one() -> None:
-    assert _circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert _circle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
-
-
-def test_training_joins_once_its_circle_is_gone() -> None:
-    """training/ has one today (run.py <-> train.py, through a late import): when it is gone,
-    training/ belongs in NO_CIRCLE."""
-    if _circle(_graph(("training",))) is None:
-        pytest.fail("training/ has no import circle any more: add it to NO_CIRCLE")
+    assert circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert circle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
 
 
 def test_no_import_circle() -> None:
-    circle = _circle(_graph(NO_CIRCLE))
-    assert circle is None, " -> ".join(circle or [])
+    found = circle(graph(NO_CIRCLE))
+    assert found is None, " -> ".join(found or [])
 
 
-def _imports(path: Path) -> list[ast.Import | ast.ImportFrom]:
-    return [
-        n
-        for n in ast.walk(ast.parse(path.read_text()))
-        if isinstance(n, ast.Import | ast.ImportFrom)
-    ]
+def test_late_imports_count_and_type_checking_ones_do_not() -> None:
+    """A late import ties two modules as firmly as one at the top; TYPE_CHECKING ones do not."""
+    names = imported_names(REPO / "model" / "__init__.py")
+    assert "importlib" in names and "model.pipeline" not in names  # TYPE_CHECKING only
+    assert "training.cnn.cv.cross_validate_cnn" in imported_names(REPO / "training" / "__main__.py")
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "bot").rglob("*.py")), ids=lambda p: p.name)
-def test_bot_reaches_model_through_its_front_door(path: Path) -> None:
-    for node in _imports(path):
-        names = (
-            [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-        )
-        for name in names:
-            if name == "model" or name.startswith("model."):
-                assert name in BOT_MAY_IMPORT, f"{path.relative_to(REPO)} imports {name}"
-        if isinstance(node, ast.ImportFrom) and node.module == "model":
-            for alias in node.names:
-                assert alias.name in model.__all__, f"{path.name}: model.{alias.name} is not public"
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "training").rglob("*.py")), ids=lambda p: str(p.relative_to(REPO))
+)
+def test_training_reaches_model_through_its_front_door(path: Path) -> None:
+    modules, served = _model_modules(), set(model.__all__)
+    where = str(path.relative_to(REPO))
+    for node in runtime_imports(path):
+        if isinstance(node, ast.Import):
+            used = [(a.name, None) for a in node.names]
+        else:
+            used = [(node.module or "", a.name) for a in node.names]
+        for module, item in used:
+            if module.split(".")[0] != "model":
+                continue
+            if item is not None and f"{module}.{item}" in modules:
+                module, item = f"{module}.{item}", None  # `from model.measures import asymmetry`
+            assert module in TRAINING_MAY_IMPORT, f"{where} imports {module}: go through `model`"
+            if module == "model":
+                assert item in served, f"{where}: model.{item} is not public"
+            else:
+                assert item not in served, f"{where}: `{item}` is public: import it from `model`"
 
 
 def test_the_front_door_lists_what_it_serves() -> None:
@@ -146,18 +106,43 @@ def test_the_front_door_lists_what_it_serves() -> None:
         assert getattr(model, name) is not None
 
 
+def test_the_allowed_modules_are_named_in_architecture() -> None:
+    text = (REPO / "docs" / "ARCHITECTURE.md").read_text()
+    unnamed = {m for m in TRAINING_MAY_IMPORT - {"model"} if f"`{m}`" not in text}
+    assert not unnamed, f"docs/ARCHITECTURE.md does not say why training may import {unnamed}"
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "tests" / "model").rglob("*.py")), ids=lambda p: p.name
+)
+def test_model_tests_reach_training_only_through_support(path: Path) -> None:
+    """What a model test needs of training/ (the London templates' reader, synthetic palsy,
+    the exam's warps) comes from tests/support, so tests/model mirrors model/ alone."""
+    training = {n for n in imported_names(path) if n.split(".")[0] == "training"}
+    assert not training, f"{path.relative_to(REPO)} imports {sorted(training)}: use tests/support"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "bot").rglob("*.py")), ids=lambda p: p.name)
+def test_bot_reaches_model_through_its_front_door(path: Path) -> None:
+    for node in runtime_imports(path):
+        if isinstance(node, ast.Import):
+            used = [(a.name, None) for a in node.names]
+        else:
+            used = [(node.module or "", a.name) for a in node.names]
+        for module, item in used:
+            if module.split(".")[0] != "model":
+                continue
+            assert module in BOT_MAY_IMPORT, f"{path.relative_to(REPO)} imports {module}"
+            if module == "model":
+                assert item in model.__all__, f"{path.name}: model.{item} is not public"
+
+
 def test_no_handler_imports_another_handler() -> None:
-    handlers = REPO / "bot" / "handlers"
-    for path in handlers.glob("*.py"):
-        for node in _imports(path):
-            modules = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [f"{node.module}.{a.name}" for a in node.names] + [node.module or ""]
-            )
-            assert not [m for m in modules if m.startswith("bot.handlers")], (
-                f"{path.relative_to(REPO)} imports a handler module: share a non-handler one"
-            )
+    for path in (REPO / "bot" / "handlers").glob("*.py"):
+        handlers = {n for n in imported_names(path) if n.startswith("bot.handlers")}
+        assert not handlers, (
+            f"{path.relative_to(REPO)} imports {sorted(handlers)}: share a non-handler module"
+        )
 
 
 def test_one_module_writes_the_result_log() -> None:

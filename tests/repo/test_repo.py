@@ -64,18 +64,15 @@ def _pytest(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_tests_that_need_the_face_data_are_marked_and_ci_requires_them() -> None:
-    listed = _pytest(
-        "--collect-only", "-m", "data", "tests/model/test_faces.py", "tests/bot/test_end_to_end.py"
-    )
+    faces = "tests/model/face/test_faces.py"
+    listed = _pytest("--collect-only", "-m", "data", faces, "tests/bot/test_end_to_end.py")
     # Marked by hand (test_faces) and because they use the London fixtures (test_end_to_end).
-    assert "tests/model/test_faces.py::test_two_faces_side_by_side" in listed.stdout
+    assert f"{faces}::test_two_faces_side_by_side" in listed.stdout
     assert "tests/bot/test_end_to_end.py::" in listed.stdout
     missing = {"PALSY_LONDON_DIR": str(REPO / "no-such-folder"), "PALSY_REQUIRE_DATA": ""}
-    skipped = _pytest("-m", "data", "tests/model/test_faces.py", **missing)
+    skipped = _pytest("-m", "data", faces, **missing)
     assert skipped.returncode == 0 and "4 test(s) marked `data` skipped" in skipped.stdout
-    required = _pytest(
-        "-m", "data", "tests/model/test_faces.py", **{**missing, "PALSY_REQUIRE_DATA": "1"}
-    )
+    required = _pytest("-m", "data", faces, **{**missing, "PALSY_REQUIRE_DATA": "1"})
     assert required.returncode != 0 and "PALSY_REQUIRE_DATA is set" in required.stdout
     ci = (REPO / ".ci" / "run").read_text()
     assert "export PALSY_REQUIRE_DATA=1" in ci

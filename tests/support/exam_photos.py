@@ -1,4 +1,5 @@
-"""Photos for the FAST exam tests: a London person's rest and smile, and warps of them.
+"""Photos for the FAST exam tests: a London person's rest and smile, and training's warps of
+them (`training.exam.photos`: smile failures, raised brows, camera changes).
 
 Face images: DeBruine & Jones (2017), Face Research Lab London Set, CC BY 4.0 (warped on the fly).
 """
@@ -12,7 +13,7 @@ from PIL import Image
 
 from model.pipeline import Analyser
 from tests.support.model_images import jpeg
-from training.exam import failed_smile, raised_brows
+from training.exam.photos import CAMERA, failed_smile, raised_brows
 
 # An example whose warped one-sided failure the mesh follows (the exam card gives the rate).
 PERSON = "026"
@@ -40,3 +41,16 @@ def exam_photos(london_dir: Path, analyser: Analyser, person: str = PERSON) -> d
         "brows_both": jpeg(raised_brows(rest_rgb, rest_mesh, (0, 1))),
         "brows_left_only": jpeg(raised_brows(rest_rgb, rest_mesh, (1,))),
     }
+
+
+def smiles_under_camera_changes(
+    london_dir: Path, analyser: Analyser, person: str = PERSON
+) -> dict[str, bytes]:
+    """The person's smile photo under each camera change training simulates (`CAMERA`: nearer,
+    tilted, tipped back, other light, a hand on the forehead...), as JPEG bytes by kind."""
+    smile_path = london_dir / "smiling" / f"{person}_08.jpg"
+    smile_rgb = np.asarray(Image.open(smile_path).convert("RGB"))
+    found = analyser.analyse(smile_path.read_bytes())
+    assert found.mesh is not None
+    mesh = found.mesh * found.scale  # photo pixels
+    return {kind: jpeg(change(smile_rgb, mesh)) for kind, change in CAMERA.items()}

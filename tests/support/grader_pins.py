@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 LONDON = REPO.parent / "shared" / "data" / "faces" / "london"
 PINS = REPO / "tests" / "support" / "data" / "grader_pins.json"
 KEPT = ("status", "reason", "label", "region", "severity", "tier")
-# .tem point groups (see tests/model/test_model_asymmetry.py) and how far down they move, in IPDs.
+# .tem point groups (tests/support/palsy_photos.py) and how far down they move, in IPDs.
 MOUTH_LEFT = (93,)
 BROW_LEFT = (77, 78, 79, 80, 81, 82, 85, 86)
 
@@ -45,8 +45,8 @@ def phone_frame(photo: Path, face_side: int) -> Image.Image:
 
 def cases(london: Path, out: Path) -> list[Path]:
     """Write the pinned photos to `out`; returns their paths (names are the table's keys)."""
-    from tests.model.test_model_asymmetry import _warped
     from tests.support.model_images import jpeg
+    from tests.support.palsy_photos import droop
 
     neutral = sorted((london / "neutral").glob("*_03.jpg"))
     smiling = sorted((london / "smiling").glob("*_08.jpg"))
@@ -69,7 +69,7 @@ def cases(london: Path, out: Path) -> list[Path]:
         (64, {MOUTH_LEFT: 0.2, BROW_LEFT: 0.2}),
     ]
     for k, moves in warps:
-        rgb = _warped(neutral[k], moves, side=1350)
+        rgb = droop(neutral[k], moves, side=1350)
         tag = "_".join(f"{'mouth' if g == MOUTH_LEFT else 'brow'}{d}" for g, d in moves.items())
         put(f"warp_{tag}_{neutral[k].name}", jpeg(rgb, 95))
         mirrored = np.ascontiguousarray(rgb[:, ::-1])

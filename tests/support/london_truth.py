@@ -1,7 +1,9 @@
-"""The London templates' hand-placed pupils and mouth corners, and the error of a mesh against them.
+"""The London templates' hand-placed points, and the error of a mesh against them.
 
-One definition for tests/model/test_landmarks.py, bench/landmark_accuracy.py and
-bench/face_anchor.py:
+The templates (`.tem`, 189 points each) are read by training's reader (`training.synth.tem`,
+which the synthesiser uses); model tests and benches read them through here, so nothing under
+tests/model imports training/. One definition of the error for tests/model/face/test_landmarks.py,
+bench/landmark_accuracy.py and bench/face_anchor.py:
 error = distance to the template point / the template's inter-pupil distance.
 """
 
@@ -12,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from model.face.landmarks import KeyPoints
-from training.tem import (
+from training.synth.tem import (
     MOUTH_CORNER_IMAGE_LEFT,
     MOUTH_CORNER_IMAGE_RIGHT,
     PUPIL_IMAGE_LEFT,
@@ -20,6 +22,12 @@ from training.tem import (
     inter_pupil_distance,
     read_tem,
 )
+
+__all__ = [
+    "BASELINE_ERROR", "MOUTH_CORNER_IMAGE_LEFT", "MOUTH_CORNER_IMAGE_RIGHT", "PUPIL_IMAGE_LEFT",
+    "PUPIL_IMAGE_RIGHT", "TEM_POINTS", "errors", "four_points", "inter_pupil_distance",
+    "read_tem", "template",
+]  # fmt: skip
 
 TEM_POINTS = [
     PUPIL_IMAGE_LEFT,

@@ -90,7 +90,8 @@ def build_paper_shaped_classifier(
     """The paper's CNN shape with random weights, for benchmarks only (never a screening model).
 
     x/255 -> 4 x [Conv 3x3 'same' + ReLU, MaxPool 2] (16, 32, 64, 128 filters) -> Flatten ->
-    Dense 256 ReLU -> Dense C: 6.5 M parameters, like training/cnn.py, in NHWC like Keras' export.
+    Dense 256 ReLU -> Dense C: 6.5 M parameters, like training/cnn/network.py, in NHWC like
+    Keras' export.
     """
     rng = np.random.default_rng(seed)
     classes = tuple(classes)

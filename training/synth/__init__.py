@@ -2,7 +2,7 @@
 
 For each person and each photo (neutral, smiling) we write `normal` plus the paper's six classes.
 Palsy is simulated on ONE side of the face (image-left or image-right, at random) by moving
-landmarks and warping the image with `training.warp`:
+landmarks and warping the image with `training.synth.warp`:
 
 - eye classes: the lower lid sags (a wider palpebral fissure, as in lower-lid ectropion; the eye
   itself stays put under it), the skin below the eye and the outer corner follow, and the brow
@@ -11,7 +11,7 @@ landmarks and warping the image with `training.warp`:
   droop with it as one block, the drop fading to none at the middle, and the lips on that side
   are flattened towards their centre line.
 
-The warp (`training.warp`) moves the neighbourhood of each moved point with it, so a label's
+The warp (`training.synth.warp`) moves the neighbourhood of each moved point with it, so a label's
 size is what the image shows (`tests/training/test_training_warp.py` tracks it).
 
 All displacements are in units of the inter-pupil distance (IPD); every number is in `Settings`

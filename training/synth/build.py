@@ -34,7 +34,7 @@ class _MeshSource:
         self.locator = FaceLocator()
 
     def points(self, path: Path) -> FacePoints | None:
-        from model.reasons import Rejected
+        from model import Rejected
 
         rgb = np.asarray(Image.open(path).convert("RGB"))
         try:

@@ -9,7 +9,7 @@ import numpy as np
 from model.labels import parse_label
 from training.synth.points import FacePoints
 from training.synth.settings import JITTER_IPD, MEDIAL_SHIFT, SETTINGS, SEVERITY
-from training.warp import warp_image
+from training.synth.warp import warp_image
 
 
 @dataclass
@@ -37,7 +37,7 @@ Pair = tuple[np.ndarray, np.ndarray]  # (image-left, image-right) points of one 
 
 @dataclass(frozen=True)
 class Moves:
-    """Control points for `training.warp.warp_image`, pixels: where each point's neighbourhood
+    """Control points for `training.synth.warp.warp_image`, pixels: where each point's neighbourhood
     goes, and how far that neighbourhood reaches (`rigid`, `falloff`, one value per point)."""
 
     src: np.ndarray

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from model.face.landmarks import IRIS_CENTRE
-from training.tem import read_tem
+from training.synth.tem import read_tem
 
 # .tem indices per image side (0 = image-left, 1 = image-right); see London README.
 TEM = {

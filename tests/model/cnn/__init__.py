@@ -1,0 +1,1 @@
+"""tests/model/cnn: the ONNX classifier, its contract, the shipped model and its card."""

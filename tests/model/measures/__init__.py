@@ -1,0 +1,1 @@
+"""tests/model/measures: the facial measures and the expression scores."""

@@ -1,0 +1,1 @@
+"""tests/training/exam: the FAST exam's fitting and evaluation."""

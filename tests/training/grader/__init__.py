@@ -1,0 +1,1 @@
+"""tests/training/grader: the grader's rows, fitting, evaluation and the CNN's weighing."""

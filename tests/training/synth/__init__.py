@@ -1,0 +1,1 @@
+"""tests/training/synth: the synthetic palsy set and its warp."""
