@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from model import INPUT_SIZE, Rejected
-from model.face.decode import DecodeLimits, decode_image
+from model import INPUT_SIZE, DecodeLimits, Rejected
+from model.face.decode import decode_image
 from model.face.preprocess import classifier_input
 from training.cnn import splits
 from training.common import model_digest

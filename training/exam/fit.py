@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from model import ExamParams
 from model.decision.confidence import ExamCalibration, logit
-from model.decision.exam import MOVEMENT, ExamParams, decide, movement_gaps, shape_distance
+from model.decision.exam import MOVEMENT, decide, movement_gaps, shape_distance
 from model.decision.exam import corner_movement as moved
 from model.measures.asymmetry import Measures
 from model.measures.expression import Expression
