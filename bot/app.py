@@ -31,7 +31,7 @@ from bot import callbacks
 from bot.callbacks import Buttons
 from bot.config import BotSettings, heartbeat_path
 from bot.context import CONTEXT_TYPES, BotData, Context
-from bot.handlers import buttons, commands, errors, exam, first_contact, media, onset
+from bot.handlers import buttons, commands, details, errors, exam, first_contact, media, onset
 from bot.polling import PollingBot
 from bot.ratelimit import SharedRateLimiter
 from bot.screening import ScreenerLike, ScreeningService
@@ -57,6 +57,7 @@ COMMANDS = {
 # Every kind of button (bot.callbacks) -> its handler.
 BUTTONS: dict[type[callbacks.Payload], buttons.Route] = {
     callbacks.Onset: onset.onset_answer,
+    callbacks.Details: details.details_pressed,
     callbacks.ExamGo: exam.button,
     callbacks.ExamSkip: exam.button,
     callbacks.Language: commands.language_chosen,

@@ -122,6 +122,23 @@ class Onset(Payload):
 
 
 @dataclass(frozen=True)
+class Details(Payload):
+    """Show the details of a checked photo (its screening id): read from the result log, so any
+    replica, and a bot restarted since, can answer it."""
+
+    KIND: ClassVar[str] = "d"
+    record_id: str
+
+    def fields(self) -> tuple[str, ...]:
+        return (id_field(self.record_id),)
+
+    @classmethod
+    def of(cls, fields: list[str]) -> Self:
+        (record,) = fields
+        return cls(id_of(record))
+
+
+@dataclass(frozen=True)
 class ExamButton(Payload):
     """A button about one face test (its exam id)."""
 

@@ -218,8 +218,14 @@ class Exams:
                             created_at=self._now(), pseudonym=test.pseudonym,
                             tier=exam.tier.value, pattern=exam.pattern, weak_side=exam.weak_side,
                             movement=_movement(exam), locale=locale,
-                            exam_version=exam.exam_version)  # fmt: skip
+                            exam_version=exam.exam_version,
+                            confidence=_told(exam))  # fmt: skip
         return Finish(test, exam, record)
+
+
+def _told(exam: ExamResult) -> float | None:
+    """The calibrated probability the person was told (how sure), for the log."""
+    return exam.confidence.value if exam.confidence else None
 
 
 def _movement(exam: ExamResult) -> dict[str, Any]:

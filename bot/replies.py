@@ -17,7 +17,7 @@ import logging
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 from telegram.error import TelegramError
 
-from bot.callbacks import ExamGo, ExamSkip, Onset
+from bot.callbacks import Details, ExamGo, ExamSkip, Onset
 from bot.examples import example_png
 from bot.exams import Finish, Next, Retake
 from bot.services import Resend, Services
@@ -52,14 +52,19 @@ async def distress(svc: Services, t: Texts, message: Message) -> bool:
 
 
 def answer_buttons(
-    svc: Services, user: User, t: Texts, offer: str | None
-) -> list[list[InlineKeyboardButton]]:
+    svc: Services, user: User, t: Texts, result: ScreeningResult, record_id: str,
+    offer: str | None,
+) -> list[list[InlineKeyboardButton]]:  # fmt: skip
     """The rows under a photo's answer: the closer check when it is offered (`offer`: its test
-    id). An emergency answer never carries one (model.decision.followup)."""
+    id), and "Details" when the photo was graded. An emergency answer carries neither: nothing
+    may stand between the person and the call (model.decision.followup offers no test there)."""
     rows = []
     if offer is not None:
         data = svc.buttons.data(user.id, ExamGo(offer))
         rows.append([InlineKeyboardButton(t("exam.offer"), callback_data=data)])
+    if result.confidence is not None and result.tier is not Tier.EMERGENCY:
+        data = svc.buttons.data(user.id, Details(record_id))
+        rows.append([InlineKeyboardButton(t("details.button"), callback_data=data)])
     return rows
 
 
@@ -75,7 +80,7 @@ async def answer(
     """A photo's answer under it, then, after a finding, the onset question (once per album)."""
 
     async def reply(t: Texts) -> None:
-        rows = answer_buttons(svc, user, t, offer)
+        rows = answer_buttons(svc, user, t, result, record_id, offer)
         text = render.result_text(t, result, closer=offer is not None)
         await message.reply_text(text, reply_markup=InlineKeyboardMarkup(rows) if rows else None)
 

@@ -26,7 +26,7 @@ from db.pseudonym import create_pepper, fingerprint, load_pepper, mismatch
 from db.records import ExamEnd, ExamRecord, ExamState, OnsetAnswer, ScreeningRecord, utc_now
 from db.settings import ConfigError, DbSettings
 from db.spool import Op, Spool
-from db.store import Owned, Store, StoreUnavailable, describe_error, is_permanent
+from db.store import Kept, Owned, Store, StoreUnavailable, describe_error, is_permanent
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,11 @@ class ResultLog:
         """See Store.owner_of."""
         with self._database():
             return self.store.owner_of(record_id)
+
+    def kept(self, record_id: str) -> Kept | None:
+        """See Store.kept."""
+        with self._database():
+            return self.store.kept(record_id)
 
     def update_window(
         self, key: str, now: datetime, change: Callable[[dict[str, Any] | None], tuple[Any, T]]

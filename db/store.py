@@ -97,6 +97,15 @@ class Owned:
     tier: str | None
 
 
+@dataclass(frozen=True)
+class Kept:
+    """What the log keeps of a checked photo that its "Details" shows, and whose it is."""
+
+    pseudonym: str | None
+    probabilities: dict[str, float]
+    asymmetry: dict[str, float]
+
+
 SCREENINGS = cast(Table, Screening.__table__)
 USER_PREFS = cast(Table, UserPref.__table__)
 EXAMS = cast(Table, Exam.__table__)
@@ -313,6 +322,16 @@ class Store:
                 if row is not None:
                     return Owned(row.pseudonym, row.tier)
         return None
+
+    def kept(self, record_id: str) -> Kept | None:
+        """A screening's calibrated probabilities and measures; None: not written (yet), or
+        erased."""
+        columns = (SCREENINGS.c.pseudonym, SCREENINGS.c.probabilities, SCREENINGS.c.asymmetry)
+        with self.engine.connect() as connection:
+            row = connection.execute(select(*columns).where(SCREENINGS.c.id == record_id)).first()
+        if row is None:
+            return None
+        return Kept(row.pseudonym, dict(row.probabilities or {}), dict(row.asymmetry or {}))
 
     # --- exams in progress (blocking; each call one transaction) ---
 

@@ -9,11 +9,16 @@ model.decision (onset, followup, told); here it only becomes words.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from model.decision.confidence import Confidence
 from model.decision.exam import ExamResult
 from model.decision.grader import Finding
 from model.decision.onset import OnsetAdvice
 from model.decision.told import photo_side, told
 from model.decision.triage import Tier
+from model.labels import NORMAL, PAPER_CLASSES
+from model.measures.asymmetry import MM_PER_IPD
 from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
 from model.words.catalog import Texts
@@ -30,6 +35,14 @@ def seen_lines(t: Texts, finding: Finding | None) -> list[str]:
     if fact.also is not None:
         lines.append(t(f"seen.also.{fact.also}"))
     return lines
+
+
+def sure_lines(t: Texts, confidence: Confidence | None) -> list[str]:
+    """How sure the screen is, in words with the number in 10 (model.decision.confidence); none
+    where nothing was graded."""
+    if confidence is None:
+        return []
+    return [t("sure.line", how=t(f"sure.{confidence.band}"), n=confidence.in_10)]
 
 
 def measured_even(finding: Finding | None) -> bool:
@@ -62,7 +75,8 @@ def rejection(t: Texts, reason: Reason | None) -> str:
 def unclear_text(t: Texts, result: ScreeningResult, closer: bool) -> str:
     """Checked, but no clear answer: the face test helps most here (when it can be offered)."""
     next_step = t("exam.more") if closer else t("reject.low_confidence")
-    lines = [t("unclear.title"), next_step, "", t("emergency.footer")]
+    lines = [t("unclear.title"), *sure_lines(t, result.confidence), next_step, "",
+             t("emergency.footer")]  # fmt: skip
     return "\n".join([*lines, *notices(t, result.model)])
 
 
@@ -73,14 +87,15 @@ def result_text(t: Texts, result: ScreeningResult, closer: bool = False) -> str:
     if result.tier is Tier.RETAKE or result.status != "ok" or not result.label:
         return rejection(t, result.reason)
     seen = seen_lines(t, result.finding)
-    if result.tier is Tier.EMERGENCY:
+    if result.tier is Tier.EMERGENCY:  # how sure is not said: nothing may weigh against "call"
         return emergency(t, t("tier.emergency"), *seen)
+    sure = sure_lines(t, result.confidence)
     if result.tier is Tier.NO_SIGNS:
         even = [t("asym.even")] if measured_even(result.finding) else []
-        lines = [t("result.no_signs"), *even, "", t("tier.no_signs")]
+        lines = [t("result.no_signs"), *even, *sure, "", t("tier.no_signs")]
         offer = t("exam.still_worried")
     else:
-        lines = [t(f"tier.{result.tier.value}"), "", t("result.finding"), *seen]
+        lines = [t(f"tier.{result.tier.value}"), "", t("result.finding"), *seen, *sure]
         offer = t("exam.more")
     if closer:
         lines += ["", offer]
@@ -122,6 +137,7 @@ def exam_text(t: Texts, exam: ExamResult, model: ModelInfo | None) -> str:
         # An even smile under an emergency: the resting photo alone decided it.
         why = [] if exam.pattern in STROKE_SIGNS else [t("tier.emergency")]
         return emergency(t, *why, *seen)
+    seen += sure_lines(t, exam.confidence)
     if exam.tier is Tier.RETAKE:  # pattern "unclear": neither clearly even nor one-sided
         lines = [*seen, "", t("exam.again"), t("emergency.footer")]
     elif exam.tier is Tier.NO_SIGNS:
@@ -129,3 +145,33 @@ def exam_text(t: Texts, exam: ExamResult, model: ModelInfo | None) -> str:
     else:
         lines = [t(f"tier.{exam.tier.value}"), "", *seen]
     return "\n".join([*lines, "", *notices(t, model)])
+
+
+# The measures the details show, in the order a person looks: mouth, eyebrows, eyes.
+DETAIL_MEASURES = ("mouth", "brow", "eye")
+
+
+def percent(p: float) -> str:
+    """A probability as a whole percentage, in Telegram's HTML; never "0%" or "100%" (a photo
+    rules nothing out)."""
+    return "&lt;1%" if p < 0.005 else "&gt;99%" if p > 0.995 else f"{round(p * 100)}%"
+
+
+def details_text(
+    t: Texts, probabilities: Mapping[str, float], asymmetry: Mapping[str, float]
+) -> str:
+    """The "Details" of a checked photo, from what the result log keeps of it: how likely each
+    of the seven answers is (calibrated, most likely first), and the left-right differences in
+    mm."""
+    known = [c for c in (NORMAL, *PAPER_CLASSES) if c in probabilities]
+    ranked = sorted(known, key=lambda c: -float(probabilities[c]))
+    lines = [t("details.title"), "", t("details.chances")]
+    lines += [f"{t(f'details.class.{c}')}: {percent(float(probabilities[c]))}" for c in ranked]
+    sizes = [
+        t(f"details.{m}", size=f"{abs(float(asymmetry[m])) * MM_PER_IPD:.0f}")
+        for m in DETAIL_MEASURES
+        if m in asymmetry
+    ]
+    if sizes:
+        lines += ["", t("details.measured"), *sizes, t("details.assumed")]
+    return "\n".join([*lines, "", t("disclaimer")])

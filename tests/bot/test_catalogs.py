@@ -13,13 +13,14 @@ from typing import get_args
 import pytest
 
 from bot.app import COMMANDS
+from model.decision.confidence import BANDS
 from model.decision.exam import Pattern, Side, Step
 from model.decision.onset import TABLE, Began, Sudden
 from model.decision.told import Part
 from model.decision.triage import Tier
-from model.labels import SEVERITIES
+from model.labels import NORMAL, PAPER_CLASSES, SEVERITIES
 from model.reasons import Reason
-from model.words import LANGUAGES, PLURAL_FORMS, Texts, Who, catalog, placeholders
+from model.words import LANGUAGES, PLURAL_FORMS, Texts, Who, catalog, placeholders, render
 
 REPO = Path(__file__).resolve().parents[2]
 # Where texts are asked for: the bot, and the words shared with palsy-check.
@@ -113,7 +114,7 @@ MATCH_LISTS = {"distress.words"}
 COMMAND = re.compile(r"/[a-z]+")
 SAMPLE = {"emergency": "112", "ambulance": "108", "count": 3, "retention_days": 180, "max_mb": 20,
           "photos": "5", "window": "60", "wait": "30", "side": "", "how": "",
-          "language": "हिंदी"}  # fmt: skip
+          "language": "हिंदी", "n": 8, "size": 3}  # fmt: skip
 
 
 def _shown(text: str) -> str:
@@ -211,6 +212,9 @@ def _dynamic_keys() -> dict[str, set[str]]:
         "exam.step.": {f"exam.step.{step}" for step in get_args(Step)},
         "exam.pattern.": {f"exam.pattern.{p}" for p in get_args(Pattern)},
         "side.": {f"side.{side}" for side in get_args(Side)},
+        "sure.": {f"sure.{band}" for band, _ in BANDS},
+        "details.": {f"details.{m}" for m in render.DETAIL_MEASURES},
+        "details.class.": {f"details.class.{c}" for c in (NORMAL, *PAPER_CLASSES)},
     }
 
 

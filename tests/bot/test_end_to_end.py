@@ -51,8 +51,9 @@ def test_healthy_face_gets_no_signs_details_notice_and_disclaimer(
     assert t("not_validated") in reply.text and t("disclaimer") in reply.text
     # No onset question after NO_SIGNS: the closer check ("still worried?") on the reply, then
     # a first contact's question of whom it is for, with the languages.
-    [offer] = reply.buttons()
+    offer, details = reply.buttons()
     assert offer[0] == t("exam.offer") and kinds(reply)[0].startswith("exam:go:")
+    assert details[0] == t("details.button") and kinds(reply)[1].startswith("details:")
     assert t("exam.still_worried") in reply.text
     follow_up = api.wait_messages(user.id, 2)[1]
     assert follow_up.text == t("who.question")

@@ -4,11 +4,13 @@ in every language."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 
 from bot.handlers.commands import help_text, start_text
+from model.decision.confidence import Confidence
 from model.decision.exam import ExamResult, SideMovement
 from model.decision.grader import Finding, Observation
 from model.decision.onset import TABLE, OnsetAdvice
@@ -18,6 +20,7 @@ from model.reasons import Reason
 from model.result import ModelInfo, ScreeningResult
 from model.words import LANGUAGES, Texts, Who, catalog
 from model.words.render import (
+    details_text,
     distress_text,
     exam_text,
     onset_answer_text,
@@ -59,6 +62,7 @@ def finding(
     else:
         graded = Finding("finding", 0.99, region, severity, "left", seen, decided)  # type: ignore[arg-type]
     return ScreeningResult(
+        confidence=Confidence.of(0.83 if label == NORMAL else 0.12, graded.decision, 0.5),
         status="ok",
         finding=graded,
         tier=triage(label),
@@ -70,7 +74,8 @@ def finding(
 
 
 def unclear(model: ModelInfo = UNVALIDATED) -> ScreeningResult:
-    return ScreeningResult("rejected", Tier.RETAKE, model, Reason.LOW_CONFIDENCE)
+    sure = Confidence.of(0.55, "unclear", 0.5)
+    return ScreeningResult("rejected", Tier.RETAKE, model, Reason.LOW_CONFIDENCE, confidence=sure)
 
 
 def visible(html: str) -> str:
@@ -87,8 +92,13 @@ def exam(pattern: str, tier: Tier, brows: bool = True) -> ExamResult:
     if not brows:
         strong = SideMovement(0.2, 0.15)
     side = None if pattern == "none" else "right"
+    sure = Confidence("no_signs", 0.9, 0.5) if side is None else Confidence("signs", 0.76, 0.5)
     return ExamResult("ok", tier, {}, pattern=pattern, weak_side=side,  # type: ignore[arg-type]
-                      left=strong, right=weak, exam_version="test")  # fmt: skip
+                      left=strong, right=weak, exam_version="test", confidence=sure)  # fmt: skip
+
+
+def how_sure(t: Texts, confidence: Confidence) -> str:
+    return t("sure.line", how=t(f"sure.{confidence.band}"), n=confidence.in_10)
 
 
 def emergency_replies(t: Texts) -> dict[str, str]:
@@ -225,11 +235,15 @@ def test_a_face_test_reply_says_the_pattern_in_words_and_the_side_by_the_photos(
     }
     for pattern, result in cases.items():
         text = exam_text(t, result, UNVALIDATED)
+        emergency = result.tier is Tier.EMERGENCY
         # The weak side is the subject's right: the left of the photos.
         assert t(f"exam.pattern.{pattern}", side=t("side.left")) in text, pattern
-        assert not re.search(r"\d", visible(text).replace("112", "").replace("108", ""))  # no mm
+        assert result.confidence is not None
+        sure = how_sure(t, result.confidence)
+        assert (sure in text) != emergency  # how sure, but never beside the call
+        shown = visible(text.replace(sure, "")).replace("112", "").replace("108", "")
+        assert not re.search(r"\d", shown)  # no mm
         assert t("disclaimer") in text and len(visible(text)) <= REPLY_MAX
-        emergency = result.tier is Tier.EMERGENCY
         assert text.startswith(t("emergency.first")) == emergency
         assert (t("not_validated") in text) != emergency
     assert t("exam.brows_skipped") in exam_text(t, cases["lower_face"], UNVALIDATED)
@@ -281,3 +295,40 @@ def test_plain_words(language: str) -> None:
 def test_placeholders_are_html_escaped() -> None:
     t = Texts("en", emergency="<b>1</b>", ambulance="&", retention_days=1, max_mb=1)
     assert "&lt;b&gt;1&lt;/b&gt;" in t("emergency.footer")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_how_sure_with_every_graded_answer_but_an_emergency(language: str) -> None:
+    t = texts(language)
+    for label in CLASSES:
+        result = finding(label)
+        assert result.confidence is not None
+        sure = how_sure(t, result.confidence)
+        assert (sure in result_text(t, result)) == (result.tier is not Tier.EMERGENCY), label
+    assert how_sure(t, Confidence.of(0.83, "no_signs", 0.5)) == t(
+        "sure.line", how=t("sure.fairly_sure"), n=8
+    )
+    told = result_text(t, unclear())
+    assert t("sure.line", how=t("sure.not_sure"), n=6) in told  # "unclear" is never sure
+    assert t("sure.line", how="", n=0).split(":")[0] not in rejection(t, Reason.NO_FACE)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_details_list_the_seven_classes_most_likely_first_and_the_sizes(language: str) -> None:
+    t = texts(language)
+    probabilities = {"mild_mouth": 0.2, NORMAL: 0.7, "severe_eye": 0.001, "mild_eye": 0.05,
+                     "moderate_mouth": 0.03, "moderate_eye": 0.01,
+                     "severe_mouth": 0.009}  # fmt: skip
+    asymmetry = {"mouth": -0.05, "brow": 0.01, "eye": 0.0, "eye_ratio": 0.9}
+    text = details_text(t, probabilities, asymmetry)
+    lines = html.unescape(visible(text)).splitlines()
+    ranked = sorted(probabilities, key=lambda c: -probabilities[c])
+    shown = [line for line in lines if line.endswith("%")]
+    assert shown == [
+        f"{t(f'details.class.{c}')}: {p}"
+        for c, p in zip(ranked, ("70%", "20%", "5%", "3%", "1%", "1%", "<1%"), strict=True)
+    ]
+    # The sizes: 0.05 of the distance between the pupils is about 3 mm, whichever side is lower.
+    for measure, size in (("mouth", "3"), ("brow", "1"), ("eye", "0")):
+        assert visible(t(f"details.{measure}", size=size)) in lines
+    assert t("disclaimer") in text and len(visible(text)) <= REPLY_MAX

@@ -30,6 +30,26 @@ def _row(log: Any, record_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
+# --- a check's details, read by any replica ---------------------------------------------------
+
+
+def test_any_replica_reads_what_a_checks_details_show_until_it_is_erased(
+    db_backend: Backend,
+) -> None:
+    writer, reader = db_backend.log(), db_backend.log()
+    checked = record(pseudonym=ALICE, probabilities={"normal": 0.7, "mild_mouth": 0.3},
+                     asymmetry={"mouth": -0.05, "brow": 0.01})  # fmt: skip
+    assert reader.kept(checked.id) is None  # not written yet
+    writer.submit(checked)
+    assert writer.flush()
+    kept = reader.kept(checked.id)
+    assert kept is not None and kept.pseudonym == ALICE
+    assert kept.probabilities == {"normal": 0.7, "mild_mouth": 0.3}
+    assert kept.asymmetry == {"mouth": -0.05, "brow": 0.01}
+    reader.forget(ALICE)
+    assert writer.kept(checked.id) is None
+
+
 # --- onset answers ----------------------------------------------------------------------------
 
 

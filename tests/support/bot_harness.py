@@ -42,7 +42,7 @@ BUTTONS = Buttons.from_pepper(PEPPER.encode())
 
 def legible(user_id: int, data: str) -> str:
     """What a button of `user_id` means, in words tests can match: "onset:n:d", "exam:go:<id>",
-    "lang:hi:r", "who:self", "forget:all"; "" for data that does not parse."""
+    "lang:hi:r", "who:self", "forget:all", "details:<id>"; "" for data that does not parse."""
     press = BUTTONS.parse(user_id, data)
     if isinstance(press, callbacks.Onset):
         began = press.began.value[0] if press.began else "-"
@@ -56,6 +56,8 @@ def legible(user_id: int, data: str) -> str:
         return f"who:{press.who.value}"
     if isinstance(press, callbacks.Forget):
         return f"forget:{press.choice}"
+    if isinstance(press, callbacks.Details):
+        return f"details:{press.record_id}"
     return ""
 
 
