@@ -28,6 +28,7 @@ from model.words.render import (
     rejection,
     result_text,
 )
+from tests.support.fake_bot_api import html_problem
 
 UNVALIDATED = ModelInfo("tiny", "test", "0" * 64, clinically_validated=False)
 VALIDATED = ModelInfo("tiny", "test", "0" * 64, clinically_validated=True)
@@ -332,3 +333,18 @@ def test_details_list_the_seven_classes_most_likely_first_and_the_sizes(language
     for measure, size in (("mouth", "3"), ("brow", "1"), ("eye", "0")):
         assert visible(t(f"details.{measure}", size=size)) in lines
     assert t("disclaimer") in text and len(visible(text)) <= REPLY_MAX
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_reply_parses_as_telegram_html(language: str) -> None:
+    """What Telegram's HTML mode refuses ("<1%", a bare "&", a tag left open) never leaves the
+    bot: the fake Bot API refuses it too (tests.support.fake_bot_api.html_problem)."""
+    t = texts(language)
+    replies = {**emergency_replies(t), "unclear": result_text(t, unclear())}
+    replies |= {label: result_text(t, finding(label), closer=True) for label in CLASSES}
+    tiny = {c: 0.001 for c in CLASSES} | {NORMAL: 0.996}
+    replies["details"] = details_text(t, tiny, {"mouth": 0.1, "brow": -0.02, "eye": 0.01})
+    replies |= {f"reject {r.value}": rejection(t, r) for r in Reason}
+    for name, text in replies.items():
+        assert html_problem(text) is None, (name, html_problem(text))
+    assert html_problem("<1%") and html_problem("a & b") and html_problem("<b>open")

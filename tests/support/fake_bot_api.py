@@ -5,7 +5,8 @@ getUpdates (long polling, honouring `offset`), getFile, file downloads, sendMess
 sendChatAction, setMessageReaction, answerCallbackQuery, editMessageText,
 editMessageReplyMarkup, setMyCommands, setWebhook and deleteWebhook. An edit that changes
 nothing gets Telegram's 400 "message is not modified", as a second tap on the same button does
-in real life.
+in real life; a text or caption sent with parse_mode HTML that Telegram could not parse (a tag
+it does not know, one left open, a bare "<" or "&") gets its 400 "can't parse entities".
 
 Use:
     with FakeBotApi(TOKEN) as api:
@@ -30,6 +31,7 @@ import contextlib
 import email.policy
 import itertools
 import json
+import re
 import socket
 import struct
 import threading
@@ -476,12 +478,13 @@ class FakeBotApi:
 
     def _m_sendMessage(self, params: JSON) -> JSON:
         message = self._bot_message(params)
-        self._show(message, params.get("text", ""), params.get("reply_markup"))
+        self._show(message, params.get("text", ""), params.get("reply_markup"), html=_html(params))
         return message
 
     def _m_editMessageText(self, params: JSON) -> JSON:
         message = self._bot_message(params)
-        self._show(message, params.get("text", ""), params.get("reply_markup"), edit=True)
+        self._show(message, params.get("text", ""), params.get("reply_markup"), edit=True,
+                   html=_html(params))  # fmt: skip
         return message
 
     def _m_editMessageReplyMarkup(self, params: JSON) -> JSON:
@@ -491,9 +494,13 @@ class FakeBotApi:
         self._show(message, text, params.get("reply_markup"), edit=True)
         return message
 
-    def _show(self, message: JSON, text: str, markup: Any, edit: bool = False) -> None:
+    def _show(
+        self, message: JSON, text: str, markup: Any, edit: bool = False, html: bool = False
+    ) -> None:
         """Remember what a message shows; an edit to the same content is refused, as Telegram
-        does. Called under the lock."""
+        does, and so is HTML it could not parse. Called under the lock."""
+        if html and (problem := html_problem(text)):
+            raise ApiError(400, f"Bad Request: can't parse entities: {problem}")
         key = (message["chat"]["id"], message["message_id"])
         new = (text, markup or None)
         if edit and self._state.shown.get(key) == new:
@@ -515,7 +522,7 @@ class FakeBotApi:
         message["caption"] = params.get("caption", "")
         message["photo"] = [{"file_id": file_id, "file_unique_id": "u" + file_id,
                              "width": 240, "height": 240}]  # fmt: skip
-        self._show(message, message["caption"], params.get("reply_markup"))
+        self._show(message, message["caption"], params.get("reply_markup"), html=_html(params))
         return message
 
     def uploaded(self, file_id: str) -> bytes:
@@ -537,6 +544,42 @@ class FakeBotApi:
         with self._cond:
             entry = self._state.files.get(file_id)
         return None if entry is None else entry[0]
+
+
+# Telegram's HTML: these tags (attributes allowed), these named entities, and numeric ones.
+_TAGS = "b|strong|i|em|u|ins|s|strike|del|code|pre|a|span|tg-spoiler|tg-emoji|blockquote"
+_TAG = re.compile(rf"<(/?)({_TAGS})(?:\s[^<>]*)?>")
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+
+
+def _html(params: JSON) -> bool:
+    return str(params.get("parse_mode", "")).upper() == "HTML"
+
+
+def html_problem(text: str) -> str | None:
+    """What Telegram would refuse in `text` as HTML (None: nothing): every "<" and "&" must
+    start a known tag or an entity, and tags must close in order."""
+    open_tags: list[str] = []
+    at = 0
+    for match in _TAG.finditer(text):
+        if problem := _bare(text[at : match.start()], at):
+            return problem
+        closing, name = match.group(1), match.group(2)
+        if not closing:
+            open_tags.append(name)
+        elif not open_tags or open_tags.pop() != name:
+            return f"unexpected end tag at byte offset {match.start()}"
+        at = match.end()
+    if problem := _bare(text[at:], at):
+        return problem
+    return f"unclosed start tag {open_tags[-1]}" if open_tags else None
+
+
+def _bare(part: str, offset: int) -> str | None:
+    if "<" in part:
+        return f"unsupported start tag at byte offset {offset + part.index('<')}"
+    rest = _ENTITY.sub("", part)
+    return f"unsupported entity near offset {offset}" if "&" in rest else None
 
 
 def _decode(value: str) -> Any:
