@@ -8,15 +8,16 @@ Face images: DeBruine & Jones (2017), Face Research Lab London Set, CC BY 4.0.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.callbacks import Details
+from db.store import SCREENINGS
 from model.decision.grader import DEFAULT_GRADER
 from model.labels import NORMAL, PAPER_CLASSES
 from model.measures.asymmetry import MM_PER_IPD
@@ -89,11 +90,9 @@ def test_details_after_a_restart_from_the_log_and_only_for_their_owner(
     record_id = kinds(reply)[-1].split(":", 1)[1]
     assert bot.services.results.flush(10)
     with bot.services.results.engine.connect() as connection:
-        row = connection.exec_driver_sql(
-            "SELECT probabilities, asymmetry, confidence, grader_version FROM screenings "
-            "WHERE id = ?",
-            (record_id,),
-        ).one()
+        columns = (SCREENINGS.c.probabilities, SCREENINGS.c.asymmetry, SCREENINGS.c.confidence,
+                   SCREENINGS.c.grader_version)  # fmt: skip
+        row = connection.execute(select(*columns).where(SCREENINGS.c.id == record_id)).one()
     shipped.stop()
 
     # A new process: nothing of the answer is in memory, the button and the log have it all.
@@ -105,13 +104,13 @@ def test_details_after_a_restart_from_the_log_and_only_for_their_owner(
     names = [t(f"details.class.{c}") for c in (NORMAL, *PAPER_CLASSES)]
     listed = [line.split(": ")[0] for line in shown.text.splitlines() if PERCENT.search(line)]
     assert sorted(listed) == sorted(names)  # the seven classes, each once, with a percentage
-    probabilities = _json(row[0])
+    probabilities = dict(row[0])
     best = max(probabilities, key=probabilities.get)
     assert listed[0] == t(f"details.class.{best}")  # most likely first
     # The number told is the calibrated probability the log keeps, rounded to tenths.
     assert int(said.group(2)) == min(9, round(row[2] * 10)) and row[3]
     for measure in ("mouth", "brow", "eye"):
-        size = abs(_json(row[1])[measure]) * MM_PER_IPD
+        size = abs(row[1][measure]) * MM_PER_IPD
         assert t(f"details.{measure}", size=f"{size:.0f}") in shown.text
 
     # Someone else pressing a correctly signed button for this check sees nothing of it.
@@ -121,11 +120,6 @@ def test_details_after_a_restart_from_the_log_and_only_for_their_owner(
     api.press_button(user, reply, BUTTONS.data(user.id, Details(str(uuid.uuid4()))))
     api.wait_for(lambda _: t("details.missing") in _alerts(api))
     assert len(_sent_to(api, user)) == 1 and not _sent_to(api, stranger)
-
-
-def _json(value: object) -> dict[str, float]:
-    """A JSON column as read back by the driver (text on SQLite)."""
-    return dict(json.loads(value) if isinstance(value, str) else value)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
